@@ -1,0 +1,245 @@
+import { hostname as osHostname } from 'node:os';
+import { basename, dirname } from 'node:path';
+import { ConfigError } from './errors.js';
+import { type Logger, silentLogger } from './logger.js';
+
+export const MODES = ['auto', 'litefs', 'local'] as const;
+export type Mode = (typeof MODES)[number];
+
+export interface GroupCommitOptions {
+  /** Most calls committed in one SQLite transaction. Default 64. */
+  maxSize?: number;
+  /** How long the first call of a group waits for company, in ms. Default 0: group only what queued up meanwhile. */
+  maxWaitMs?: number;
+}
+
+export interface LiteFSForwardOptions {
+  /** Path of the SQLite database file inside the LiteFS mount, e.g. `/litefs/app.db`. */
+  path: string;
+  /** `litefs` requires a LiteFS mount, `local` never forwards (development), `auto` picks by looking for the mount. */
+  mode?: Mode;
+  /** LiteFS's `.primary` file. Default `/litefs/.primary`. */
+  primaryFile?: string;
+  /** How often the `.primary` file is read, in ms. Default 30 000. */
+  pollInterval?: number;
+  /** LiteFS's event stream, or `false` to rely on the `.primary` file alone. Default `http://localhost:20202/events`. */
+  eventStreamUrl?: string | false;
+  /** Replicated table where the primary publishes its RPC address. Default `_litefs_forward_primary`. */
+  tableName?: string;
+  /** How long a replica trusts its cached copy of the tracking table, in ms. Default 5 000. */
+  cacheTtl?: number;
+  /** Deadline of a forwarded call, retries included, in ms. Default 15 000. */
+  rpcTimeout?: number;
+  /** This node's LiteFS hostname (`lease.hostname`). Default: the OS hostname. */
+  hostname?: string;
+  /** URL at which other nodes reach this node's forwarding endpoint, e.g. `http://10.0.0.5:20203`. */
+  advertiseUrl?: string;
+  /** Where the built-in endpoint listens, or `false` to mount `db.rpcHandler` in your own HTTP server. Default: all interfaces, `advertiseUrl`'s port. */
+  listen?: { host?: string; port?: number } | false;
+  /** Shared secret of the cluster, at least 32 bytes. Required in `litefs` mode. */
+  secret?: string | Uint8Array;
+  /** A pino-compatible logger. Silent by default. */
+  logger?: Logger;
+  /** Return INTEGER values as bigint, like better-sqlite3's `safeIntegers(true)`. Default false. */
+  safeIntegers?: boolean;
+  /** Wait for forwarded writes to replicate to this node before returning. Default true. */
+  readYourWrites?: boolean;
+  /** Longest wait for read-your-writes, in ms. Default 5 000. */
+  readYourWritesTimeout?: number;
+  /** Keep `false` to skip idempotency records; default true records each forwarded write's key and result. */
+  exactlyOnce?: boolean;
+  /** How long the primary remembers an idempotency key, in ms. Default 3 600 000 (one hour). */
+  idempotencyWindow?: number;
+  /** Largest request body the endpoint accepts, in bytes. Default 4 MiB. */
+  maxRequestBytes?: number;
+  /** Largest accepted difference between a request's timestamp and the primary's clock, in ms. Default 30 000. */
+  maxClockSkew?: number;
+  /** A remote transaction idle this long is rolled back, in ms. Default 10 000. */
+  transactionIdleTimeout?: number;
+  /** A remote transaction open this long is rolled back, in ms. Default 60 000. */
+  transactionTimeout?: number;
+  /** Commit concurrent forwarded writes together, or `false` to commit each alone. */
+  groupCommit?: GroupCommitOptions | false;
+  /** How long `open()` waits for LiteFS to report a role and for the database file to appear, in ms. Default 30 000. */
+  startTimeout?: number;
+}
+
+export interface ResolvedConfig {
+  readonly path: string;
+  readonly databaseName: string;
+  readonly mountDir: string;
+  readonly mode: Mode;
+  readonly primaryFile: string;
+  readonly pollInterval: number;
+  readonly eventStreamUrl: string | false;
+  readonly infoUrl: string | false;
+  readonly tableName: string;
+  readonly cacheTtl: number;
+  readonly rpcTimeout: number;
+  readonly hostname: string;
+  readonly advertiseUrl: string | undefined;
+  readonly listen: { host: string; port: number } | false;
+  readonly secret: Buffer | undefined;
+  readonly logger: Logger;
+  readonly safeIntegers: boolean;
+  readonly readYourWrites: boolean;
+  readonly readYourWritesTimeout: number;
+  readonly exactlyOnce: boolean;
+  readonly idempotencyWindow: number;
+  readonly maxRequestBytes: number;
+  readonly maxClockSkew: number;
+  readonly transactionIdleTimeout: number;
+  readonly transactionTimeout: number;
+  readonly groupCommit: { maxSize: number; maxWaitMs: number };
+  readonly startTimeout: number;
+}
+
+export const DEFAULTS = Object.freeze({
+  mode: 'auto' as Mode,
+  primaryFile: '/litefs/.primary',
+  pollInterval: 30_000,
+  eventStreamUrl: 'http://localhost:20202/events',
+  tableName: '_litefs_forward_primary',
+  cacheTtl: 5_000,
+  rpcTimeout: 15_000,
+  readYourWrites: true,
+  readYourWritesTimeout: 5_000,
+  idempotencyWindow: 3_600_000,
+  maxRequestBytes: 4 * 1024 * 1024,
+  maxClockSkew: 30_000,
+  transactionIdleTimeout: 10_000,
+  transactionTimeout: 60_000,
+  groupCommitMaxSize: 64,
+  groupCommitMaxWaitMs: 0,
+  startTimeout: 30_000,
+});
+
+const KNOWN_OPTIONS = new Set<string>([
+  'path', 'mode', 'primaryFile', 'pollInterval', 'eventStreamUrl', 'tableName', 'cacheTtl', 'rpcTimeout',
+  'hostname', 'advertiseUrl', 'listen', 'secret', 'logger', 'safeIntegers', 'readYourWrites',
+  'readYourWritesTimeout', 'exactlyOnce', 'idempotencyWindow', 'maxRequestBytes', 'maxClockSkew',
+  'transactionIdleTimeout', 'transactionTimeout', 'groupCommit', 'startTimeout',
+]);
+
+const SQL_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+const MIN_SECRET_BYTES = 32;
+
+export function resolveConfig(options: LiteFSForwardOptions): ResolvedConfig {
+  if (options === null || typeof options !== 'object') throw new ConfigError('options', options, 'an object');
+  for (const key of Object.keys(options)) {
+    if (!KNOWN_OPTIONS.has(key)) throw new ConfigError(key, (options as unknown as Record<string, unknown>)[key], 'no such option; check the spelling against the README');
+  }
+  const path = nonEmptyString('path', options.path);
+  const mode = options.mode ?? DEFAULTS.mode;
+  if (!(MODES as readonly string[]).includes(mode)) throw new ConfigError('mode', mode, `one of ${MODES.join(', ')}`);
+
+  const eventStreamUrl = options.eventStreamUrl === false ? false : httpUrl('eventStreamUrl', options.eventStreamUrl ?? DEFAULTS.eventStreamUrl);
+  const advertiseUrl = options.advertiseUrl === undefined ? undefined : httpUrl('advertiseUrl', options.advertiseUrl);
+  const secret = options.secret === undefined ? undefined : secretBytes(options.secret);
+  const listen = resolveListen(options.listen, advertiseUrl);
+  if (mode === 'litefs') {
+    if (secret === undefined) throw new ConfigError('secret', undefined, `a shared secret of at least ${MIN_SECRET_BYTES} bytes (required in litefs mode)`);
+    if (advertiseUrl === undefined) throw new ConfigError('advertiseUrl', undefined, 'the URL other nodes use to reach this node (required in litefs mode)');
+  }
+  const groupCommit = options.groupCommit;
+  if (groupCommit !== undefined && groupCommit !== false && (groupCommit === null || typeof groupCommit !== 'object')) {
+    throw new ConfigError('groupCommit', groupCommit, 'an object or false');
+  }
+
+  return Object.freeze({
+    path,
+    databaseName: basename(path),
+    mountDir: dirname(path),
+    mode,
+    primaryFile: nonEmptyString('primaryFile', options.primaryFile ?? DEFAULTS.primaryFile),
+    pollInterval: duration('pollInterval', options.pollInterval ?? DEFAULTS.pollInterval, 10),
+    eventStreamUrl,
+    infoUrl: eventStreamUrl === false ? false : new URL('info', eventStreamUrl).href,
+    tableName: identifier('tableName', options.tableName ?? DEFAULTS.tableName),
+    cacheTtl: duration('cacheTtl', options.cacheTtl ?? DEFAULTS.cacheTtl, 0),
+    rpcTimeout: duration('rpcTimeout', options.rpcTimeout ?? DEFAULTS.rpcTimeout, 1),
+    hostname: nonEmptyString('hostname', options.hostname ?? osHostname()),
+    advertiseUrl,
+    listen,
+    secret,
+    logger: resolveLogger(options.logger),
+    safeIntegers: bool('safeIntegers', options.safeIntegers ?? false),
+    readYourWrites: bool('readYourWrites', options.readYourWrites ?? DEFAULTS.readYourWrites),
+    readYourWritesTimeout: duration('readYourWritesTimeout', options.readYourWritesTimeout ?? DEFAULTS.readYourWritesTimeout, 0),
+    exactlyOnce: bool('exactlyOnce', options.exactlyOnce ?? true),
+    idempotencyWindow: duration('idempotencyWindow', options.idempotencyWindow ?? DEFAULTS.idempotencyWindow, 1_000),
+    maxRequestBytes: integer('maxRequestBytes', options.maxRequestBytes ?? DEFAULTS.maxRequestBytes, 1_024),
+    maxClockSkew: duration('maxClockSkew', options.maxClockSkew ?? DEFAULTS.maxClockSkew, 1_000),
+    transactionIdleTimeout: duration('transactionIdleTimeout', options.transactionIdleTimeout ?? DEFAULTS.transactionIdleTimeout, 10),
+    transactionTimeout: duration('transactionTimeout', options.transactionTimeout ?? DEFAULTS.transactionTimeout, 10),
+    groupCommit:
+      groupCommit === false
+        ? { maxSize: 1, maxWaitMs: 0 }
+        : {
+            maxSize: integer('groupCommit.maxSize', groupCommit?.maxSize ?? DEFAULTS.groupCommitMaxSize, 1),
+            maxWaitMs: duration('groupCommit.maxWaitMs', groupCommit?.maxWaitMs ?? DEFAULTS.groupCommitMaxWaitMs, 0),
+          },
+    startTimeout: duration('startTimeout', options.startTimeout ?? DEFAULTS.startTimeout, 1),
+  });
+}
+
+function resolveListen(listen: LiteFSForwardOptions['listen'], advertiseUrl: string | undefined): ResolvedConfig['listen'] {
+  if (listen === false) return false;
+  if (listen !== undefined && (listen === null || typeof listen !== 'object')) throw new ConfigError('listen', listen, '{ host?, port? } or false');
+  const advertisedPort = advertiseUrl === undefined ? undefined : Number(new URL(advertiseUrl).port || 80);
+  const port = listen?.port ?? advertisedPort;
+  if (port === undefined) return false;
+  return { host: nonEmptyString('listen.host', listen?.host ?? '0.0.0.0'), port: integer('listen.port', port, 0, 65_535) };
+}
+
+function resolveLogger(logger: Logger | undefined): Logger {
+  if (logger === undefined) return silentLogger;
+  for (const level of ['debug', 'info', 'warn', 'error'] as const) {
+    if (typeof logger?.[level] !== 'function') throw new ConfigError('logger', logger, `a pino-compatible logger with a ${level}() method`);
+  }
+  return logger;
+}
+
+function nonEmptyString(option: string, value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0) throw new ConfigError(option, value, 'a non-empty string');
+  return value;
+}
+
+function identifier(option: string, value: unknown): string {
+  if (typeof value !== 'string' || !SQL_IDENTIFIER.test(value)) throw new ConfigError(option, value, 'an SQL identifier: letters, digits and _, not starting with a digit, at most 64 characters');
+  return value;
+}
+
+function httpUrl(option: string, value: unknown): string {
+  if (typeof value === 'string') {
+    try {
+      const url = new URL(value);
+      if (url.protocol === 'http:' || url.protocol === 'https:') return url.href;
+    } catch {}
+  }
+  throw new ConfigError(option, value, 'an absolute http:// or https:// URL');
+}
+
+function integer(option: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(option, value, `an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function duration(option: string, value: unknown, min: number): number {
+  return integer(option, value, min, 2_147_483_647);
+}
+
+function bool(option: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') throw new ConfigError(option, value, 'true or false');
+  return value;
+}
+
+function secretBytes(value: unknown): Buffer {
+  const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : value instanceof Uint8Array ? Buffer.from(value) : undefined;
+  if (bytes === undefined || bytes.length < MIN_SECRET_BYTES) {
+    throw new ConfigError('secret', typeof value === 'string' ? `<${Buffer.byteLength(value)} bytes>` : value, `a string or Uint8Array of at least ${MIN_SECRET_BYTES} bytes`);
+  }
+  return bytes;
+}

@@ -1,0 +1,689 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import BetterSqlite3 from 'better-sqlite3';
+import { type LiteFSForwardOptions, type ResolvedConfig, resolveConfig } from './config.js';
+import { ConsistencyScopes, WriteScope } from './consistency.js';
+import { isLiteFSMount, readLagFile, readPositionFile } from './detection/litefs-files.js';
+import { PrimaryTracker } from './detection/primary-tracker.js';
+import { ReplicationPosition } from './detection/replication-position.js';
+import { closeChannel, type ForwardContext, forwardChannel, openChannel, type RoleChangeEvent, roleChangeChannel } from './diagnostics.js';
+import { LiteFSForwardError, NotPrimaryError, ReadYourWritesTimeoutError } from './errors.js';
+import { ClusterTables } from './primary/cluster-tables.js';
+import { PrimaryService } from './primary/primary-service.js';
+import { RemoteSessions } from './primary/remote-sessions.js';
+import { createRpcHandler, type RpcHandler } from './primary/rpc-handler.js';
+import { batchUnit, runScript, statementUnit, transactionControlError } from './primary/units.js';
+import { type Committed, WriteQueue } from './primary/write-queue.js';
+import { isLeaseLostError } from './sqlite/errors.js';
+import { WriteSession } from './primary/write-session.js';
+import { BecamePrimary, Forwarder } from './replica/forwarder.js';
+import { RpcClient } from './replica/rpc-client.js';
+import { type Connection, executeLocal, type PreparedEntry, shapeResult, StatementCache } from './sqlite/statements.js';
+import { DatabaseTransaction, type TransactionDriver } from './transaction.js';
+import type {
+  BindParameters,
+  CallOptions,
+  QueryResult,
+  Queryable,
+  Role,
+  RoleChange,
+  Row,
+  RunResult,
+  SqlValue,
+  Statement,
+  Status,
+  Transaction,
+  TransactionOptions,
+} from './types.js';
+import { sleep } from './util/abort.js';
+import { decodeResult, encodeParams, type WireResult } from './wire/codec.js';
+import type { Request, StatementMode } from './wire/protocol.js';
+
+/**
+ * One SQLite database on a LiteFS cluster. Reads run on the local file; writes, batches and transactions run on
+ * the primary, here or over the forwarding channel. Open it with `openDatabase()`; stop it with `close()`.
+ */
+export class LiteFSDatabase implements Queryable, AsyncDisposable {
+  readonly #config: ResolvedConfig;
+  readonly #mode: 'litefs' | 'local';
+  readonly #reader: Connection;
+  readonly #readerCache: StatementCache;
+  readonly #writer: Connection;
+  readonly #writerCache: StatementCache;
+  readonly #queue: WriteQueue;
+  readonly #tables: ClusterTables;
+  readonly #sessions: RemoteSessions;
+  readonly #tracker: PrimaryTracker | undefined;
+  readonly #position: ReplicationPosition | undefined;
+  readonly #client: RpcClient | undefined;
+  readonly #forwarder: Forwarder | undefined;
+  readonly #scopes = new ConsistencyScopes();
+  readonly #roleListeners = new Set<(change: RoleChange) => void>();
+  #handler: RpcHandler | undefined;
+  #server: Server | undefined;
+  #purgeTimer: NodeJS.Timeout | undefined;
+  #closing: Promise<void> | undefined;
+  #counters = { inFlight: 0, forwarded: 0, failed: 0 };
+
+  /** Use `openDatabase()`. */
+  private constructor(config: ResolvedConfig, mode: 'litefs' | 'local', tracker: PrimaryTracker | undefined, position: ReplicationPosition | undefined) {
+    this.#config = config;
+    this.#mode = mode;
+    this.#tracker = tracker;
+    this.#position = position;
+    this.#reader = new BetterSqlite3(config.path);
+    this.#reader.defaultSafeIntegers(config.safeIntegers);
+    this.#readerCache = new StatementCache(this.#reader);
+    this.#writer = new BetterSqlite3(config.path, { timeout: 0 });
+    this.#writer.defaultSafeIntegers(true);
+    this.#writerCache = new StatementCache(this.#writer);
+    this.#tables = new ClusterTables(config.tableName);
+    this.#queue = new WriteQueue({
+      connection: this.#writer,
+      maxGroupSize: config.groupCommit.maxSize,
+      maxGroupWaitMs: config.groupCommit.maxWaitMs,
+      ledger: config.exactlyOnce ? this.#tables : undefined,
+      readTxid: () => this.#readTxid(),
+      onLeaseLost: (error) => this.#tracker?.demote(`LiteFS rejected a write (${(error as { code?: string }).code})`),
+      logger: config.logger,
+    });
+    this.#sessions = new RemoteSessions({
+      queue: this.#queue,
+      cache: this.#writerCache,
+      ledger: config.exactlyOnce ? this.#tables : undefined,
+      idleTimeoutMs: config.transactionIdleTimeout,
+      totalTimeoutMs: config.transactionTimeout,
+      readTxid: () => this.#readTxid(),
+      logger: config.logger,
+    });
+    if (mode === 'litefs') {
+      this.#client = new RpcClient({ secret: config.secret!, hostname: config.hostname });
+      this.#forwarder = new Forwarder(tracker!, this.#client, config.hostname);
+    }
+  }
+
+  static async open(options: LiteFSForwardOptions): Promise<LiteFSDatabase> {
+    const config = resolveConfig(options);
+    const mode = config.mode === 'auto' ? ((await isLiteFSMount(config.mountDir)) ? 'litefs' : 'local') : config.mode;
+    if (mode === 'litefs' && (config.secret === undefined || config.advertiseUrl === undefined)) {
+      // `auto` found a mount, but forwarding cannot be set up without these; the same rule as `mode: 'litefs'`.
+      resolveConfig({ ...options, mode: 'litefs' });
+    }
+    let tracker: PrimaryTracker | undefined;
+    let position: ReplicationPosition | undefined;
+    let database: LiteFSDatabase | undefined;
+    if (mode === 'litefs') {
+      position = new ReplicationPosition(config.path);
+      const pos = position;
+      tracker = new PrimaryTracker(config, {
+        readTrackingRow: () => (database === undefined ? undefined : database.#tables.readTracking(database.#reader)),
+        onRoleChange: (change) => {
+          if (database !== undefined) database.#onRoleChange(change);
+        },
+        onTx: (event) => {
+          if (event.db === config.databaseName) pos.advance(event.txid);
+        },
+        onEventStreamChange: (connected) => {
+          pos.eventsConnected = connected;
+        },
+      });
+      try {
+        await tracker.start();
+        if (tracker.role !== 'primary') await waitForFile(config.path, config.startTimeout);
+      } catch (error) {
+        await tracker.close();
+        throw error;
+      }
+    } else {
+      config.logger.info({ path: config.path, mountDir: config.mountDir }, 'litefs-forward: no LiteFS mount found; running locally without forwarding');
+    }
+    try {
+      database = new LiteFSDatabase(config, mode, tracker, position);
+      await database.#start();
+    } catch (error) {
+      await tracker?.close();
+      position?.close();
+      throw error;
+    }
+    return database;
+  }
+
+  /** `primary` or `replica` on LiteFS, `unknown` during an election, `standalone` without LiteFS. */
+  get role(): Role {
+    return this.#tracker?.role ?? 'standalone';
+  }
+
+  get hostname(): string {
+    return this.#config.hostname;
+  }
+
+  /**
+   * The forwarding endpoint as a Node HTTP handler, for `listen: false` setups: `(req, res, next?) => void`.
+   * Mount it at the server's root; it answers only its own path and passes anything else to `next`.
+   */
+  get rpcHandler(): RpcHandler {
+    if (this.#handler === undefined) throw new LiteFSForwardError('CONFIG_INVALID', 'There is no forwarding endpoint without LiteFS (local mode).');
+    return this.#handler;
+  }
+
+  /** The URL the built-in endpoint listens on, once started (useful with port 0). */
+  get listenUrl(): string | undefined {
+    const address = this.#server?.address();
+    return address && typeof address === 'object' ? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` : undefined;
+  }
+
+  /** Calls `listener` on every change of role or primary. Returns a function that removes it. */
+  onRoleChange(listener: (change: RoleChange) => void): () => void {
+    this.#roleListeners.add(listener);
+    return () => this.#roleListeners.delete(listener);
+  }
+
+  run(sql: string, params?: BindParameters, options?: CallOptions): Promise<RunResult> {
+    return this.#statement(sql, params, 'run', options) as Promise<RunResult>;
+  }
+
+  get<T = Row>(sql: string, params?: BindParameters, options?: CallOptions): Promise<T | undefined> {
+    return this.#statement(sql, params, 'get', options) as Promise<T | undefined>;
+  }
+
+  all<T = Row>(sql: string, params?: BindParameters, options?: CallOptions): Promise<T[]> {
+    return this.#statement(sql, params, 'all', options) as Promise<T[]>;
+  }
+
+  values(sql: string, params?: BindParameters, options?: CallOptions): Promise<SqlValue[][]> {
+    return this.#statement(sql, params, 'values', options) as Promise<SqlValue[][]>;
+  }
+
+  query(sql: string, params?: BindParameters, options?: CallOptions): Promise<QueryResult> {
+    return this.#statement(sql, params, 'query', options) as Promise<QueryResult>;
+  }
+
+  /** Runs a script of statements. Always a write: on a replica it is forwarded. */
+  async exec(sql: string, options: CallOptions = {}): Promise<void> {
+    this.#assertOpen();
+    await this.#write(
+      {
+        kind: 'exec',
+        sql,
+        local: (key, signal) => runScript(this.#queue, this.#tables, sql, key, signal, () => this.#readTxid()),
+        request: (key, timeoutMs) => ({ op: 'exec', sql, ...(key ? { key } : {}), timeoutMs }),
+        decode: () => null,
+      },
+      options,
+    );
+  }
+
+  /** Runs the statements atomically, on the primary, and returns each one's result. */
+  async batch(statements: readonly Statement[], options: CallOptions = {}): Promise<QueryResult[]> {
+    this.#assertOpen();
+    const results = await this.#write(
+      {
+        kind: 'batch',
+        sql: statements[0]?.sql,
+        local: (key, signal) => this.#queue.submit(batchUnit(this.#writerCache, statements, key), signal),
+        request: (key, timeoutMs) => ({
+          op: 'batch',
+          statements: statements.map((statement) => ({ sql: statement.sql, ...(statement.params === undefined ? {} : { params: encodeParams(statement.params)! }) })),
+          ...(key ? { key } : {}),
+          timeoutMs,
+        }),
+        decode: (result) => (result as WireResult[]).map((wire) => decodeResult(wire, true)),
+      },
+      options,
+    );
+    return results.map((result) => shapeResult(result, 'query', this.#config.safeIntegers) as QueryResult);
+  }
+
+  /** Opens a transaction: local and read-only, local on the primary, or a remote session from a replica. */
+  async begin(options: TransactionOptions = {}): Promise<Transaction> {
+    this.#assertOpen();
+    if (options.readOnly === true) return new DatabaseTransaction(this.#localReadDriver());
+    if (this.#isWriter()) {
+      try {
+        return new DatabaseTransaction(await this.#localWriteDriver(options));
+      } catch (error) {
+        if (!(error instanceof NotPrimaryError) || this.#mode === 'local') throw error;
+      }
+    }
+    return new DatabaseTransaction(await this.#remoteDriver(options));
+  }
+
+  /** Runs `fn` in a transaction: committed when it resolves, rolled back when it throws. */
+  async transaction<T>(fn: (tx: Transaction) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+    const tx = await this.begin(options);
+    let value: T;
+    try {
+      value = await fn(tx);
+    } catch (error) {
+      await tx.rollback().catch(() => {});
+      throw error;
+    }
+    await tx.commit(options);
+    return value;
+  }
+
+  /**
+   * Runs `fn` and returns, with its value, the highest TXID it wrote (for the HTTP middleware's cookie).
+   */
+  async trackWrites<T>(fn: () => Promise<T>): Promise<{ value: T; txid: string | undefined }> {
+    const scope = new WriteScope();
+    const value = await this.#scopes.run(scope, fn);
+    return { value, txid: scope.txid };
+  }
+
+  /** Resolves once this node has replicated `txid` (16 hex digits); at once on the primary. */
+  async waitForTxid(txid: string, options: { timeout?: number; signal?: AbortSignal } = {}): Promise<void> {
+    if (!/^[0-9a-f]{16}$/.test(txid)) throw new LiteFSForwardError('PROTOCOL_ERROR', `Not a TXID: ${JSON.stringify(txid)}; expected 16 hex digits.`);
+    if (this.#position === undefined || this.role === 'primary') return;
+    await this.#position.waitFor(txid, options.timeout ?? this.#config.readYourWritesTimeout, undefined, options.signal);
+  }
+
+  /** This node's replication position, as 16 hex digits (undefined without LiteFS). */
+  get txid(): string | undefined {
+    return this.#position?.current();
+  }
+
+  async status(): Promise<Status> {
+    const tracker = this.#tracker;
+    const disabled = { enabled: false, state: 'disabled' };
+    const primaryHostname = tracker?.primaryHostname ?? (this.#mode === 'local' ? this.#config.hostname : undefined);
+    const status: Status = {
+      role: this.role,
+      hostname: this.#config.hostname,
+      signals: tracker?.signals ?? { eventStream: disabled, primaryFile: disabled, trackingTable: disabled },
+      forwarding: { ...this.#counters, sessions: this.#sessions.size },
+    };
+    if (primaryHostname !== undefined) {
+      const rpcUrl = this.role === 'primary' ? this.#config.advertiseUrl : tracker?.signals.trackingTable.primaryHostname === primaryHostname ? this.#trackedUrl() : undefined;
+      status.primary = rpcUrl === undefined ? { hostname: primaryHostname } : { hostname: primaryHostname, rpcUrl };
+    }
+    if (tracker?.lastChange) status.lastChange = tracker.lastChange;
+    const txid = this.txid;
+    if (txid !== undefined) status.txid = txid;
+    if (this.#mode === 'litefs') {
+      const lag = await readLagFile(this.#config.mountDir);
+      if (lag !== undefined) status.lagMs = lag;
+    }
+    return status;
+  }
+
+  /** Stops pollers, streams, the endpoint and connections; waits for the writes in flight. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown();
+    return this.#closing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  async #start(): Promise<void> {
+    if (this.#mode === 'litefs') {
+      const config = this.#config;
+      const service = new PrimaryService({
+        queue: this.#queue,
+        cache: this.#writerCache,
+        tables: this.#tables,
+        sessions: this.#sessions,
+        exactlyOnce: config.exactlyOnce,
+        isPrimary: () => this.role === 'primary',
+        knownPrimary: () => this.#tracker?.primaryHostname,
+        readTxid: () => this.#readTxid(),
+        status: () => this.status(),
+      });
+      this.#handler = createRpcHandler({ service, secret: config.secret!, maxRequestBytes: config.maxRequestBytes, maxClockSkewMs: config.maxClockSkew, logger: config.logger });
+      if (config.listen !== false) await this.#listen(config.listen);
+    }
+    if (this.#isWriter()) await this.#takeOverAsPrimary();
+    openChannel.publish({ node: this.#config.hostname, database: this.#config.databaseName, mode: this.#mode });
+    this.#config.logger.info({ role: this.role, mode: this.#mode, path: this.#config.path, listen: this.listenUrl }, 'litefs-forward started');
+  }
+
+  #listen(listen: { host: string; port: number }): Promise<void> {
+    const handler = this.#handler!;
+    const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => handler(req, res));
+    this.#server = server;
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(listen.port, listen.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
+  /** On becoming primary: create the cluster tables and publish this node's address for the replicas. */
+  async #takeOverAsPrimary(): Promise<void> {
+    const { hostname, advertiseUrl } = this.#config;
+    try {
+      const lease = await this.#queue.acquire();
+      try {
+        this.#writer.exec('BEGIN IMMEDIATE');
+        this.#tables.ensureSchema(this.#writer);
+        if (advertiseUrl !== undefined) this.#tables.publishPrimary(this.#writer, hostname, advertiseUrl);
+        this.#writer.exec('COMMIT');
+      } catch (error) {
+        if (this.#writer.inTransaction) this.#writer.exec('ROLLBACK');
+        throw error;
+      } finally {
+        lease.release();
+      }
+    } catch (error) {
+      if ((error as LiteFSForwardError).code === 'CLOSED') return;
+      this.#config.logger.error({ err: error }, 'litefs-forward could not publish this node as primary');
+      if (isLeaseLostError(error)) this.#tracker?.demote('LiteFS rejected the tracking-table write');
+      return;
+    }
+    this.#schedulePurge();
+  }
+
+  #schedulePurge(): void {
+    if (!this.#config.exactlyOnce || this.#purgeTimer !== undefined) return;
+    const every = Math.min(60_000, Math.max(1_000, Math.floor(this.#config.idempotencyWindow / 4)));
+    this.#purgeTimer = setInterval(() => void this.purgeExpiredKeys().catch(() => {}), every);
+    this.#purgeTimer.unref();
+  }
+
+  /** Deletes idempotency records older than `idempotencyWindow`. Runs on a timer on the primary. */
+  async purgeExpiredKeys(now = Date.now()): Promise<number> {
+    if (!this.#isWriter()) return 0;
+    const cutoff = now - this.#config.idempotencyWindow;
+    const committed = await this.#queue.submit({ execute: (connection) => this.#tables.purge(connection, cutoff) });
+    return committed.value;
+  }
+
+  #onRoleChange(change: RoleChange): void {
+    const { logger, hostname, databaseName } = this.#config;
+    logger.info({ ...change }, 'litefs-forward role change');
+    if (change.from === 'primary' && change.to !== 'primary') {
+      this.#sessions.rollbackAll('this node is no longer the primary');
+      clearInterval(this.#purgeTimer);
+      this.#purgeTimer = undefined;
+    }
+    if (change.to === 'primary' && change.from !== 'primary' && this.#closing === undefined) void this.#takeOverAsPrimary();
+    if (roleChangeChannel.hasSubscribers) roleChangeChannel.publish({ ...change, node: hostname, database: databaseName } satisfies RoleChangeEvent);
+    for (const listener of this.#roleListeners) {
+      try {
+        listener(change);
+      } catch (error) {
+        logger.error({ err: error }, 'a role-change listener threw');
+      }
+    }
+  }
+
+  #isWriter(): boolean {
+    const role = this.role;
+    return role === 'primary' || role === 'standalone';
+  }
+
+  #readTxid(): string | undefined {
+    if (this.#mode !== 'litefs') return undefined;
+    const txid = readPositionFile(this.#config.path);
+    if (txid !== undefined) this.#position?.advance(txid);
+    return txid;
+  }
+
+  #trackedUrl(): string | undefined {
+    try {
+      return this.#tables.readTracking(this.#reader)?.rpcUrl;
+    } catch {
+      return undefined;
+    }
+  }
+
+  #assertOpen(): void {
+    if (this.#closing !== undefined) throw new LiteFSForwardError('CLOSED', 'The database was closed; open a new instance to keep using it.');
+  }
+
+  async #statement(sql: string, params: BindParameters | undefined, mode: StatementMode, options: CallOptions = {}): Promise<unknown> {
+    this.#assertOpen();
+    let entry: PreparedEntry | undefined;
+    try {
+      entry = this.#readerCache.prepare(sql);
+    } catch (error) {
+      // A replica's schema may lag the primary's: let the primary judge the statement.
+      if (this.#isWriter() || this.#mode === 'local') throw error;
+    }
+    if (entry !== undefined) {
+      if (entry.kind === 'read' || entry.kind === 'local-write') return executeLocal(this.#reader, entry, params, mode);
+      if (entry.kind === 'transaction-control' || entry.kind === 'savepoint') throw transactionControlError(sql);
+    }
+    const result = await this.#write(
+      {
+        kind: 'query',
+        sql,
+        local: (key, signal) => this.#queue.submit(statementUnit(this.#writerCache, sql, params, mode, key), signal),
+        request: (key, timeoutMs) => {
+          const wireParams = encodeParams(params);
+          return { op: 'query', mode, sql, ...(wireParams ? { params: wireParams } : {}), ...(key ? { key } : {}), timeoutMs };
+        },
+        decode: (wire) => decodeResult(wire as WireResult, true),
+      },
+      options,
+    );
+    return shapeResult(result, mode, this.#config.safeIntegers);
+  }
+
+  /** Runs a write here when this node is the writer, else forwards it; falls over between the two on role changes. */
+  async #write<T>(
+    call: {
+      kind: string;
+      sql: string | undefined;
+      local(key: string | undefined, signal: AbortSignal | undefined): Promise<Committed<T>>;
+      request(key: string | undefined, timeoutMs: number): Request;
+      decode(result: unknown): T;
+    },
+    options: CallOptions,
+  ): Promise<T> {
+    let key = options.idempotencyKey;
+    if (this.#isWriter()) {
+      try {
+        const committed = await call.local(key, options.signal);
+        this.#scopes.observe(committed.txid);
+        return committed.value;
+      } catch (error) {
+        if (!(error instanceof NotPrimaryError) || this.#mode === 'local') throw error;
+      }
+    }
+    key ??= this.#config.exactlyOnce ? randomUUID() : undefined;
+    for (;;) {
+      try {
+        return await this.#forward(call, key, options);
+      } catch (error) {
+        if (!(error instanceof BecamePrimary)) throw error;
+      }
+      // This node won the lease mid-call: run it here, under the same key in case an earlier attempt landed.
+      try {
+        const committed = await call.local(key, options.signal);
+        this.#scopes.observe(committed.txid);
+        return committed.value;
+      } catch (error) {
+        if (!(error instanceof NotPrimaryError)) throw error;
+      }
+    }
+  }
+
+  async #forward<T>(
+    call: { kind: string; sql: string | undefined; request(key: string | undefined, timeoutMs: number): Request; decode(result: unknown): T },
+    key: string | undefined,
+    options: CallOptions,
+  ): Promise<T> {
+    const context: ForwardContext = { kind: call.kind, node: this.#config.hostname, database: this.#config.databaseName, sql: call.sql };
+    const traced = forwardChannel.hasSubscribers;
+    const startedAt = performance.now();
+    if (traced) forwardChannel.start.publish(context);
+    this.#counters.inFlight++;
+    try {
+      const { response, endpoint } = await this.#forwarder!.send((timeoutMs) => call.request(key, timeoutMs), {
+        signal: options.signal,
+        timeoutMs: options.timeout ?? this.#config.rpcTimeout,
+        idempotent: key !== undefined,
+        sql: call.sql,
+      });
+      context.primary = endpoint.hostname;
+      const value = call.decode(response.result);
+      await this.#afterRemoteCommit(response.txid, value, options);
+      if (response.txid !== undefined) context.txid = response.txid;
+      this.#counters.forwarded++;
+      context.durationMs = performance.now() - startedAt;
+      if (traced) forwardChannel.asyncEnd.publish(context);
+      return value;
+    } catch (error) {
+      if (error instanceof BecamePrimary) throw error;
+      this.#counters.failed++;
+      context.durationMs = performance.now() - startedAt;
+      context.error = error;
+      if (traced) forwardChannel.error.publish(context);
+      throw error;
+    } finally {
+      this.#counters.inFlight--;
+    }
+  }
+
+  async #afterRemoteCommit(txid: string | undefined, value: unknown, options: CallOptions): Promise<void> {
+    if (txid === undefined) return;
+    this.#scopes.observe(txid);
+    if (!(options.readYourWrites ?? this.#config.readYourWrites) || this.#position === undefined) return;
+    try {
+      await this.#position.waitFor(txid, this.#config.readYourWritesTimeout, value, options.signal);
+    } catch (error) {
+      if (error instanceof ReadYourWritesTimeoutError) this.#config.logger.warn({ txid, timeoutMs: this.#config.readYourWritesTimeout }, 'read-your-writes wait timed out');
+      throw error;
+    }
+  }
+
+  #localReadDriver(): TransactionDriver {
+    const snapshot = new BetterSqlite3(this.#config.path, { readonly: true });
+    snapshot.defaultSafeIntegers(this.#config.safeIntegers);
+    const cache = new StatementCache(snapshot);
+    snapshot.exec('BEGIN');
+    const end = (sql: string): void => {
+      try {
+        if (snapshot.inTransaction) snapshot.exec(sql);
+      } finally {
+        snapshot.close();
+      }
+    };
+    return {
+      location: 'local',
+      readOnly: true,
+      query: async (sql, params, mode) => {
+        const entry = cache.prepare(sql);
+        if (entry.kind === 'transaction-control') throw transactionControlError(sql);
+        return executeLocal(snapshot, entry, params, mode);
+      },
+      exec: async (sql) => {
+        snapshot.exec(sql);
+      },
+      commit: async () => end('COMMIT'),
+      rollback: async () => end('ROLLBACK'),
+    };
+  }
+
+  async #localWriteDriver(options: TransactionOptions): Promise<TransactionDriver> {
+    const session = await WriteSession.begin(this.#queue, this.#writerCache, options.signal);
+    const safeIntegers = this.#config.safeIntegers;
+    return {
+      location: 'local',
+      readOnly: false,
+      query: async (sql, params, mode) => shapeResult(session.query(sql, params, mode), mode, safeIntegers),
+      exec: async (sql) => session.exec(sql),
+      commit: async (commitOptions) => {
+        try {
+          session.commit(commitOptions.idempotencyKey === undefined ? undefined : this.#tables, commitOptions.idempotencyKey);
+        } catch (error) {
+          if (isLeaseLostError(error)) {
+            this.#tracker?.demote('LiteFS rejected a transaction commit');
+            throw new NotPrimaryError('LiteFS refused the commit: this node lost the primary role mid-transaction. Nothing was applied; run the transaction again.', { cause: error });
+          }
+          throw error;
+        }
+        this.#scopes.observe(this.#readTxid());
+      },
+      rollback: async () => session.rollback(),
+    };
+  }
+
+  async #remoteDriver(options: TransactionOptions): Promise<TransactionDriver> {
+    const session = randomUUID();
+    const timeoutMs = options.timeout ?? this.#config.rpcTimeout;
+    const { response: _, endpoint } = await this.#forwarder!.send((remaining) => ({ op: 'tx', session, seq: 0, action: 'begin', timeoutMs: remaining }), {
+      signal: options.signal,
+      timeoutMs,
+      idempotent: true,
+    });
+    let seq = 0;
+    const step = async (build: (seq: number, timeoutMs: number) => Request, callOptions: CallOptions, sql?: string): Promise<{ result: unknown; txid: string | undefined }> => {
+      const mySeq = ++seq;
+      const { response } = await this.#forwarder!.send((remaining) => build(mySeq, remaining), {
+        signal: callOptions.signal,
+        timeoutMs: callOptions.timeout ?? this.#config.rpcTimeout,
+        idempotent: true,
+        endpoint,
+        sql,
+      });
+      return { result: response.result, txid: response.txid };
+    };
+    const safeIntegers = this.#config.safeIntegers;
+    return {
+      location: 'remote',
+      readOnly: false,
+      query: async (sql, params, mode, callOptions) => {
+        const wireParams = encodeParams(params);
+        const { result } = await step((s, t) => ({ op: 'tx', session, seq: s, action: 'query', mode, sql, ...(wireParams ? { params: wireParams } : {}), timeoutMs: t }), callOptions, sql);
+        return shapeResult(decodeResult(result as WireResult, true), mode, safeIntegers);
+      },
+      exec: async (sql, callOptions) => {
+        await step((s, t) => ({ op: 'tx', session, seq: s, action: 'exec', sql, timeoutMs: t }), callOptions, sql);
+      },
+      commit: async (callOptions) => {
+        const key = callOptions.idempotencyKey ?? (this.#config.exactlyOnce ? randomUUID() : undefined);
+        const { txid } = await step((s, t) => ({ op: 'tx', session, seq: s, action: 'commit', ...(key ? { key } : {}), timeoutMs: t }), callOptions);
+        this.#counters.forwarded++;
+        await this.#afterRemoteCommit(txid, undefined, callOptions);
+      },
+      rollback: async (callOptions) => {
+        await step((s, t) => ({ op: 'tx', session, seq: s, action: 'rollback', timeoutMs: t }), callOptions);
+      },
+    };
+  }
+
+  async #shutdown(): Promise<void> {
+    clearInterval(this.#purgeTimer);
+    const server = this.#server;
+    if (server) {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+    }
+    this.#sessions.rollbackAll('the database is closing');
+    await this.#queue.drain();
+    this.#queue.close();
+    await this.#tracker?.close();
+    this.#position?.close();
+    this.#client?.close();
+    this.#reader.close();
+    this.#writer.close();
+    closeChannel.publish({ node: this.#config.hostname, database: this.#config.databaseName, mode: this.#mode });
+    this.#config.logger.info({ path: this.#config.path }, 'litefs-forward closed');
+  }
+}
+
+/** Opens a database: on LiteFS it detects the primary and starts forwarding; without LiteFS it runs locally. */
+export function openDatabase(options: LiteFSForwardOptions): Promise<LiteFSDatabase> {
+  return LiteFSDatabase.open(options);
+}
+
+async function waitForFile(path: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  // A new replica sees the database only once the primary has created it and LiteFS has replicated it.
+  while (!existsSync(path)) {
+    if (Date.now() > deadline) {
+      throw new LiteFSForwardError('PRIMARY_UNAVAILABLE', `The database ${path} did not appear within ${timeoutMs} ms. Start the primary's app first, or raise \`startTimeout\`.`);
+    }
+    await sleep(50);
+  }
+}
+

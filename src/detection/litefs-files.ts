@@ -1,0 +1,57 @@
+import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+
+/** LiteFS's `.primary`: the primary's hostname, or missing when this node knows of none (see README: precedence). */
+export async function readPrimaryFile(path: string): Promise<string | undefined> {
+  try {
+    const hostname = (await readFile(path, 'utf8')).trim();
+    return hostname.length > 0 ? hostname : undefined;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+const POS_PATTERN = /^([0-9a-f]{16})\/[0-9a-f]{16}\s*$/;
+
+/**
+ * The database's replication position from `<db>-pos` (`%016x/%016x`), as a 16-digit hex TXID. Read synchronously
+ * because it is called right after a commit, on the writer's turn, where an await would let others in.
+ */
+export function readPositionFile(databasePath: string): string | undefined {
+  try {
+    return POS_PATTERN.exec(readFileSync(`${databasePath}-pos`, 'latin1'))?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Milliseconds since this node last heard from the primary, from LiteFS's `.lag` file. */
+export async function readLagFile(mountDir: string): Promise<number | undefined> {
+  try {
+    const value = Number.parseInt((await readFile(`${mountDir}/.lag`, 'latin1')).trim(), 10);
+    return Number.isFinite(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when `dir` is a LiteFS FUSE mount, read from the kernel's mount table. */
+export async function isLiteFSMount(dir: string): Promise<boolean> {
+  try {
+    const table = await readFile('/proc/self/mountinfo', 'utf8');
+    return table.split('\n').some((line) => {
+      const fields = line.split(' ');
+      const separator = fields.indexOf('-');
+      return fields[4] === dir && separator !== -1 && (fields[separator + 1] ?? '').startsWith('fuse');
+    });
+  } catch {
+    return false;
+  }
+}
+
+export function compareTxid(a: string, b: string): number {
+  const x = BigInt(`0x${a}`);
+  const y = BigInt(`0x${b}`);
+  return x < y ? -1 : x > y ? 1 : 0;
+}

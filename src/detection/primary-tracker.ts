@@ -1,0 +1,256 @@
+import type { ResolvedConfig } from '../config.js';
+import { PrimaryUnavailableError } from '../errors.js';
+import type { Role, RoleChange, SignalStatus } from '../types.js';
+import { abortError, sleep } from '../util/abort.js';
+import { EventStream, type LeaseObservation, type TxEvent } from './event-stream.js';
+import { readPrimaryFile } from './litefs-files.js';
+import { fetchLiteFSInfo } from './litefs-info.js';
+
+/** The replicated row in which a primary publishes where its forwarding endpoint is. */
+export interface TrackingRow {
+  hostname: string;
+  rpcUrl: string;
+  updatedAt: number;
+}
+
+export interface PrimaryEndpoint {
+  hostname: string;
+  rpcUrl: string;
+}
+
+export interface TrackerHooks {
+  /** Reads the tracking table from the local file; undefined when it has no row yet. */
+  readTrackingRow(): TrackingRow | undefined;
+  onRoleChange(change: RoleChange): void;
+  onTx(event: TxEvent): void;
+  onEventStreamChange(connected: boolean): void;
+}
+
+type Source = 'eventStream' | 'primaryFile' | 'writeRejected' | 'start';
+
+const INFO_TIMEOUT_MS = 2_000;
+const STALE_ROW_RETRY_MS = 25;
+
+/**
+ * The one owner of "am I primary, and where is the primary?".
+ *
+ * Precedence: while the `/events` stream is connected, its latest `init`/`primaryChange` decides the role. When it
+ * is not, the `.primary` file decides; a missing file is confirmed with `/info`, because LiteFS also removes it on
+ * replicas during elections. A write that LiteFS rejects demotes this node at once, until a signal says otherwise.
+ * The tracking table never decides the role: it only maps the primary's hostname, as LiteFS reports it, to the
+ * primary's RPC address, and a row naming another hostname is stale and not used.
+ */
+export class PrimaryTracker {
+  readonly #config: ResolvedConfig;
+  readonly #hooks: TrackerHooks;
+  readonly #events: EventStream | undefined;
+  #role: Role = 'unknown';
+  #primaryHostname: string | undefined;
+  #lastChange: { from: Role; to: Role; at: string; reason: string } | undefined;
+  #waiters = new Set<() => void>();
+  #pollTimer: NodeJS.Timeout | undefined;
+  #closed = false;
+  #cachedRow: { row: TrackingRow | undefined; readAt: number } | undefined;
+  readonly #signals: { eventStream: SignalStatus; primaryFile: SignalStatus; trackingTable: SignalStatus };
+
+  constructor(config: ResolvedConfig, hooks: TrackerHooks) {
+    this.#config = config;
+    this.#hooks = hooks;
+    this.#signals = {
+      eventStream: { enabled: config.eventStreamUrl !== false, state: config.eventStreamUrl === false ? 'disabled' : 'connecting' },
+      primaryFile: { enabled: true, state: 'idle' },
+      trackingTable: { enabled: true, state: 'idle' },
+    };
+    if (config.eventStreamUrl !== false) {
+      this.#events = new EventStream(
+        { url: config.eventStreamUrl, logger: config.logger },
+        {
+          onLease: (observation, type) => {
+            this.#record('eventStream', observation);
+            this.#apply('eventStream', observation, `LiteFS ${type} event`);
+          },
+          onTx: (event) => this.#hooks.onTx(event),
+          onConnectionChange: (connected, error) => {
+            this.#signals.eventStream.state = connected ? 'connected' : 'reconnecting';
+            if (error !== undefined) this.#signals.eventStream.lastError = String((error as Error)?.message ?? error);
+            this.#hooks.onEventStreamChange(connected);
+            // Without the stream, the file is the best signal: read it now rather than at the next poll.
+            if (!connected) void this.refresh();
+          },
+        },
+      );
+    }
+  }
+
+  get role(): Role {
+    return this.#role;
+  }
+
+  get primaryHostname(): string | undefined {
+    return this.#role === 'primary' ? this.#config.hostname : this.#primaryHostname;
+  }
+
+  get eventStreamConnected(): boolean {
+    return this.#events?.connected ?? false;
+  }
+
+  get signals(): { eventStream: SignalStatus; primaryFile: SignalStatus; trackingTable: SignalStatus } {
+    return structuredClone(this.#signals);
+  }
+
+  get lastChange(): { from: Role; to: Role; at: string; reason: string } | undefined {
+    return this.#lastChange;
+  }
+
+  /** Starts every signal and resolves once one of them has decided the role (or the start timeout passes). */
+  async start(signal?: AbortSignal): Promise<void> {
+    this.#events?.start();
+    this.#pollTimer = setInterval(() => void this.refresh(), this.#config.pollInterval);
+    this.#pollTimer.unref();
+    void this.refresh();
+    const deadline = AbortSignal.timeout(this.#config.startTimeout);
+    const combined = signal ? AbortSignal.any([signal, deadline]) : deadline;
+    while (this.#role === 'unknown') {
+      try {
+        await this.waitForChange(combined);
+      } catch (error) {
+        if (signal?.aborted) throw error;
+        // An election that outlasts the start timeout: start anyway, writes wait for a primary.
+        this.#config.logger.warn({ timeoutMs: this.#config.startTimeout }, 'no LiteFS primary known yet; writes will wait for one');
+        return;
+      }
+    }
+  }
+
+  /** Reads the `.primary` file (and `/info` when it is missing) now. */
+  async refresh(): Promise<void> {
+    if (this.#closed) return;
+    let observation: LeaseObservation | undefined;
+    try {
+      const hostname = await readPrimaryFile(this.#config.primaryFile);
+      if (hostname !== undefined) {
+        observation = { isPrimary: false, hostname };
+        this.#signals.primaryFile.state = 'present';
+      } else {
+        this.#signals.primaryFile.state = 'missing';
+        // A missing file means "primary" only if LiteFS confirms it; it also means "election" on a replica.
+        observation = this.#config.infoUrl === false ? undefined : await fetchLiteFSInfo(this.#config.infoUrl, INFO_TIMEOUT_MS);
+      }
+      delete this.#signals.primaryFile.lastError;
+    } catch (error) {
+      this.#signals.primaryFile.state = 'error';
+      this.#signals.primaryFile.lastError = String((error as Error)?.message ?? error);
+      return;
+    }
+    if (this.#closed || observation === undefined) return;
+    this.#record('primaryFile', observation);
+    // The stream, when connected, is fresher than a poll that may have started before its last event.
+    if (!this.eventStreamConnected) this.#apply('primaryFile', observation, 'LiteFS .primary file');
+  }
+
+  /** LiteFS refused a write here: stop acting as primary at once, and look for the new one. */
+  demote(reason: string): void {
+    if (this.#role !== 'primary') return;
+    this.#apply('writeRejected', { isPrimary: false }, reason);
+    void this.refresh();
+  }
+
+  /** Resolves on the next change of role or primary. */
+  waitForChange(signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(abortError(signal));
+      const done = (): void => {
+        signal?.removeEventListener('abort', onAbort);
+        this.#waiters.delete(done);
+        resolve();
+      };
+      const onAbort = (): void => {
+        this.#waiters.delete(done);
+        reject(abortError(signal!));
+      };
+      this.#waiters.add(done);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /**
+   * The primary's forwarding endpoint. Waits, within the signal's deadline, through elections and until the
+   * tracking table names the same hostname as LiteFS does.
+   */
+  async resolvePrimary(signal: AbortSignal): Promise<PrimaryEndpoint> {
+    let forceRead = false;
+    for (;;) {
+      if (signal.aborted) throw abortError(signal);
+      const hostname = this.#role === 'replica' ? this.#primaryHostname : undefined;
+      if (hostname !== undefined) {
+        const row = this.#trackingRow(forceRead);
+        if (row !== undefined && row.hostname === hostname) return { hostname, rpcUrl: row.rpcUrl };
+        this.#signals.trackingTable.state = row === undefined ? 'empty' : 'stale';
+        forceRead = true;
+        // The new primary's row has not replicated here yet; it arrives with the next transactions.
+        await Promise.race([this.waitForChange(signal), sleep(STALE_ROW_RETRY_MS, signal)]);
+        continue;
+      }
+      if (this.#role === 'primary') {
+        throw new PrimaryUnavailableError('This node became the primary while the call was being routed.', { node: this.#config.hostname });
+      }
+      await this.waitForChange(signal);
+    }
+  }
+
+  /** Forgets the cached tracking row, e.g. after the primary it named refused a call. */
+  invalidate(): void {
+    this.#cachedRow = undefined;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#pollTimer);
+    await this.#events?.close();
+    for (const wake of this.#waiters) wake();
+  }
+
+  #trackingRow(force: boolean): TrackingRow | undefined {
+    const now = Date.now();
+    if (!force && this.#cachedRow !== undefined && now - this.#cachedRow.readAt < this.#config.cacheTtl) return this.#cachedRow.row;
+    try {
+      const row = this.#hooks.readTrackingRow();
+      this.#cachedRow = { row, readAt: now };
+      this.#signals.trackingTable = {
+        enabled: true,
+        state: row === undefined ? 'empty' : 'ok',
+        ...(row === undefined ? {} : { primaryHostname: row.hostname, lastUpdate: new Date(row.updatedAt).toISOString() }),
+      };
+      return row;
+    } catch (error) {
+      // Before the primary has created the table, there is nothing to read.
+      this.#signals.trackingTable = { enabled: true, state: 'error', lastError: String((error as Error)?.message ?? error) };
+      this.#cachedRow = { row: undefined, readAt: now };
+      return undefined;
+    }
+  }
+
+  #record(source: 'eventStream' | 'primaryFile', observation: LeaseObservation): void {
+    const status = this.#signals[source];
+    status.isPrimary = observation.isPrimary;
+    if (observation.hostname === undefined) delete status.primaryHostname;
+    else status.primaryHostname = observation.hostname;
+    status.lastUpdate = new Date().toISOString();
+  }
+
+  #apply(source: Source, observation: LeaseObservation, reason: string): void {
+    const role: Role = observation.isPrimary ? 'primary' : observation.hostname !== undefined ? 'replica' : 'unknown';
+    const primary = observation.isPrimary ? undefined : observation.hostname;
+    if (role === this.#role && primary === this.#primaryHostname) return;
+    const from = this.#role;
+    this.#role = role;
+    this.#primaryHostname = primary;
+    this.#cachedRow = undefined;
+    const change: RoleChange = { from, to: role, reason: `${reason} (${source})` };
+    const primaryName = role === 'primary' ? this.#config.hostname : primary;
+    if (primaryName !== undefined) change.primary = primaryName;
+    if (from !== role) this.#lastChange = { from, to: role, at: new Date().toISOString(), reason: change.reason };
+    this.#hooks.onRoleChange(change);
+    for (const wake of [...this.#waiters]) wake();
+  }
+}

@@ -1,0 +1,124 @@
+/** Stable error codes. Each is documented in the README; a test keeps the two in step. */
+export const ERROR_CODES = [
+  'CONFIG_INVALID',
+  'PRIMARY_UNAVAILABLE',
+  'NOT_PRIMARY',
+  'FORWARD_TIMEOUT',
+  'FORWARD_FAILED',
+  'UNAUTHORIZED',
+  'REQUEST_TOO_LARGE',
+  'PROTOCOL_ERROR',
+  'TRANSACTION_EXPIRED',
+  'TRANSACTION_CLOSED',
+  'READ_YOUR_WRITES_TIMEOUT',
+  'ABORTED',
+  'CLOSED',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export interface ErrorContext {
+  /** Hostname of the node that raised the error. */
+  node?: string;
+  /** The primary the call was sent to, when there was one. */
+  primary?: string;
+  sql?: string;
+  cause?: unknown;
+}
+
+export class LiteFSForwardError extends Error {
+  readonly code: ErrorCode;
+  readonly node?: string;
+  readonly primary?: string;
+  readonly sql?: string;
+
+  constructor(code: ErrorCode, message: string, context: ErrorContext = {}) {
+    super(message, context.cause === undefined ? undefined : { cause: context.cause });
+    this.name = new.target.name;
+    this.code = code;
+    if (context.node !== undefined) this.node = context.node;
+    if (context.primary !== undefined) this.primary = context.primary;
+    if (context.sql !== undefined) this.sql = context.sql;
+  }
+}
+
+export class ConfigError extends LiteFSForwardError {
+  readonly option: string;
+  constructor(option: string, value: unknown, expectation: string) {
+    super('CONFIG_INVALID', `Invalid option \`${option}\`: ${describe(value)}. Expected ${expectation}.`);
+    this.option = option;
+  }
+}
+
+export class PrimaryUnavailableError extends LiteFSForwardError {
+  constructor(message: string, context?: ErrorContext) {
+    super('PRIMARY_UNAVAILABLE', message, context);
+  }
+}
+
+export class NotPrimaryError extends LiteFSForwardError {
+  /** The primary this node knows of, so the caller can go there. */
+  readonly knownPrimary?: string;
+  constructor(message: string, context: ErrorContext & { knownPrimary?: string } = {}) {
+    super('NOT_PRIMARY', message, context);
+    if (context.knownPrimary !== undefined) this.knownPrimary = context.knownPrimary;
+  }
+}
+
+export class ForwardTimeoutError extends LiteFSForwardError {
+  readonly idempotencyKey?: string;
+  constructor(timeoutMs: number, context: ErrorContext & { idempotencyKey?: string } = {}) {
+    super(
+      'FORWARD_TIMEOUT',
+      `The forwarded call did not finish within ${timeoutMs} ms. The write may have been applied on the primary; ` +
+        'retry with the same idempotencyKey to apply it at most once, or raise `timeout`.',
+      context,
+    );
+    if (context.idempotencyKey !== undefined) this.idempotencyKey = context.idempotencyKey;
+  }
+}
+
+export class UnauthorizedError extends LiteFSForwardError {
+  constructor(reason: string, context?: ErrorContext) {
+    super(
+      'UNAUTHORIZED',
+      `The primary refused the request: ${reason}. Check that every node has the same \`secret\` and synchronized clocks.`,
+      context,
+    );
+  }
+}
+
+export class ReadYourWritesTimeoutError extends LiteFSForwardError {
+  readonly txid: string;
+  /** The call's own result: the write is committed on the primary. */
+  readonly result: unknown;
+  constructor(txid: string, timeoutMs: number, result: unknown, context?: ErrorContext) {
+    super(
+      'READ_YOUR_WRITES_TIMEOUT',
+      `The write committed on the primary at TXID ${txid}, but this replica had not replicated it after ${timeoutMs} ms. ` +
+        'Do not retry the write; the result is in `error.result`. Raise `readYourWritesTimeout` or check replication lag.',
+      context,
+    );
+    this.txid = txid;
+    this.result = result;
+  }
+}
+
+/** True for any error raised by litefs-forward, even from a second copy of the package. */
+export function isLiteFSForwardError(error: unknown): error is LiteFSForwardError {
+  return (
+    error instanceof LiteFSForwardError ||
+    (error instanceof Error && (ERROR_CODES as readonly unknown[]).includes((error as Error & { code?: unknown }).code))
+  );
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'bigint') return `${value}n`;
+  if (value === undefined || value === null || typeof value !== 'object') return String(value);
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}

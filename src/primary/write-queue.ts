@@ -1,0 +1,268 @@
+import { LiteFSForwardError, NotPrimaryError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { Connection } from '../sqlite/statements.js';
+import { isBusyError, isLeaseLostError } from '../sqlite/errors.js';
+import { abortError, backoffDelay } from '../util/abort.js';
+
+/** One caller's write: it runs inside a SAVEPOINT of a shared transaction, so its failure touches nothing else. */
+export interface WriteUnit<T> {
+  execute(connection: Connection): T;
+  /** Idempotency key: when already recorded, the recorded result is returned and nothing runs. */
+  key?: string | undefined;
+  encode?(value: T): string;
+  decode?(stored: string): T;
+}
+
+export interface Committed<T> {
+  value: T;
+  /** The LiteFS TXID of the commit that made this write durable, when LiteFS reports positions. */
+  txid: string | undefined;
+  /** True when the key was already recorded and the write did not run again. */
+  replayed: boolean;
+}
+
+/** The writer connection, held exclusively until `release()`; used by transactions and scripts. */
+export interface WriterLease {
+  readonly connection: Connection;
+  release(): void;
+}
+
+/** Where exactly-once records live; writes happen inside the caller's transaction. */
+export interface IdempotencyLedger {
+  lookup(connection: Connection, key: string): string | undefined;
+  record(connection: Connection, key: string, result: string): void;
+}
+
+export interface WriteQueueOptions {
+  connection: Connection;
+  maxGroupSize: number;
+  maxGroupWaitMs: number;
+  ledger?: IdempotencyLedger | undefined;
+  readTxid(): string | undefined;
+  /** Called when LiteFS refused a write: this node is not primary any more. */
+  onLeaseLost(error: unknown): void;
+  logger: Logger;
+}
+
+type Pending =
+  | { kind: 'unit'; unit: WriteUnit<unknown>; resolve(value: Committed<unknown>): void; reject(error: unknown): void; signal?: AbortSignal | undefined }
+  | { kind: 'lease'; resolve(lease: WriterLease): void; reject(error: unknown): void; signal?: AbortSignal | undefined };
+
+const SAVEPOINT = 'litefs_forward_unit';
+const BUSY_BASE_MS = 2;
+const BUSY_CAP_MS = 100;
+
+/**
+ * The one place that decides who may write. Every writer on the primary, local or forwarded, goes through it,
+ * so writes never contend for SQLite's lock inside this process and nothing blocks the event loop on SQLITE_BUSY
+ * (the writer connection has busy_timeout 0; a busy lock held by another process is retried asynchronously).
+ *
+ * Single writes queued together are committed as one SQLite transaction (group commit), each in its own
+ * SAVEPOINT, which pays LiteFS's per-commit cost once for the whole group.
+ */
+export class WriteQueue {
+  readonly #options: WriteQueueOptions;
+  readonly #pending: Pending[] = [];
+  #busy = false;
+  #scheduled = false;
+  #busyAttempts = 0;
+  /** How many queued units must be committed alone, after a group failed as a whole. */
+  #isolate = 0;
+  #closed: Error | undefined;
+  #groups = 0;
+  #units = 0;
+
+  constructor(options: WriteQueueOptions) {
+    this.#options = options;
+  }
+
+  get stats(): { groups: number; units: number; pending: number } {
+    return { groups: this.#groups, units: this.#units, pending: this.#pending.length };
+  }
+
+  submit<T>(unit: WriteUnit<T>, signal?: AbortSignal): Promise<Committed<T>> {
+    return new Promise<Committed<T>>((resolve, reject) => {
+      if (this.#closed) return reject(this.#closed);
+      if (signal?.aborted) return reject(abortError(signal));
+      const first = this.#pending.length === 0;
+      this.#pending.push({ kind: 'unit', unit: unit as WriteUnit<unknown>, resolve: resolve as (value: Committed<unknown>) => void, reject, signal });
+      this.#schedule(first ? this.#options.maxGroupWaitMs : 0);
+    });
+  }
+
+  /** Waits for exclusive use of the writer connection. The holder owns BEGIN/COMMIT and must release. */
+  acquire(signal?: AbortSignal): Promise<WriterLease> {
+    return new Promise<WriterLease>((resolve, reject) => {
+      if (this.#closed) return reject(this.#closed);
+      if (signal?.aborted) return reject(abortError(signal));
+      const entry: Pending = { kind: 'lease', resolve, reject, signal };
+      this.#pending.push(entry);
+      signal?.addEventListener('abort', () => this.#cancel(entry), { once: true });
+      this.#schedule();
+    });
+  }
+
+  /** Resolves once everything queued so far has been committed or has failed. */
+  async drain(): Promise<void> {
+    while (this.#pending.length > 0 || this.#busy) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+
+  /** Refuses new work and fails what is queued; a lease already granted stays with its holder. */
+  close(reason: Error = new LiteFSForwardError('CLOSED', 'The database was closed; open a new instance to keep writing.')): void {
+    this.#closed = reason;
+    for (const entry of this.#pending.splice(0)) entry.reject(reason);
+  }
+
+  #cancel(entry: Pending): void {
+    const index = this.#pending.indexOf(entry);
+    if (index === -1) return;
+    this.#pending.splice(index, 1);
+    entry.reject(abortError(entry.signal!));
+  }
+
+  #schedule(delayMs = 0): void {
+    if (this.#scheduled || this.#busy) return;
+    this.#scheduled = true;
+    // Deferring to the next turn lets requests that arrived together be committed together.
+    const run = (): void => {
+      this.#scheduled = false;
+      this.#drain();
+    };
+    if (delayMs > 0) setTimeout(run, delayMs).unref();
+    else setImmediate(run);
+  }
+
+  #drain(): void {
+    if (this.#busy) return;
+    const head = this.#pending[0];
+    if (head === undefined) return;
+    if (head.kind === 'lease') {
+      this.#pending.shift();
+      this.#busy = true;
+      let released = false;
+      head.resolve({
+        connection: this.#options.connection,
+        release: () => {
+          if (released) return;
+          released = true;
+          this.#busy = false;
+          this.#schedule();
+        },
+      });
+      return;
+    }
+    const group = this.#takeGroup();
+    if (group.length === 0) {
+      this.#schedule();
+      return;
+    }
+    this.#busy = true;
+    let retryAfterBusy = false;
+    try {
+      retryAfterBusy = this.#commitGroup(group) === 'busy';
+    } finally {
+      this.#busy = false;
+    }
+    if (retryAfterBusy) {
+      this.#pending.unshift(...group);
+      this.#schedule(backoffDelay(this.#busyAttempts++, BUSY_BASE_MS, BUSY_CAP_MS) + 1);
+    } else {
+      this.#busyAttempts = 0;
+      if (this.#pending.length > 0) this.#schedule();
+    }
+  }
+
+  #takeGroup(): Extract<Pending, { kind: 'unit' }>[] {
+    const group: Extract<Pending, { kind: 'unit' }>[] = [];
+    const limit = this.#isolate > 0 ? 1 : this.#options.maxGroupSize;
+    while (group.length < limit) {
+      const next = this.#pending[0];
+      if (next === undefined || next.kind !== 'unit') break;
+      this.#pending.shift();
+      if (next.signal?.aborted) next.reject(abortError(next.signal));
+      else group.push(next);
+    }
+    if (this.#isolate > 0) this.#isolate--;
+    return group;
+  }
+
+  #commitGroup(group: Extract<Pending, { kind: 'unit' }>[]): 'busy' | 'done' {
+    const { connection, ledger } = this.#options;
+    try {
+      connection.exec('BEGIN IMMEDIATE');
+    } catch (error) {
+      if (isBusyError(error)) return 'busy';
+      this.#failAll(group, error);
+      return 'done';
+    }
+    const outcomes: ({ ok: true; value: unknown; replayed: boolean; encoded?: string } | { ok: false; error: unknown })[] = [];
+    try {
+      for (const { unit } of group) {
+        const recorded = unit.key !== undefined && ledger !== undefined ? ledger.lookup(connection, unit.key) : undefined;
+        if (recorded !== undefined) {
+          outcomes.push({ ok: true, value: unit.decode ? unit.decode(recorded) : JSON.parse(recorded), replayed: true });
+          continue;
+        }
+        connection.exec(`SAVEPOINT ${SAVEPOINT}`);
+        try {
+          const value = unit.execute(connection);
+          if (unit.key !== undefined && ledger !== undefined) {
+            ledger.record(connection, unit.key, unit.encode ? unit.encode(value) : JSON.stringify(value));
+          }
+          connection.exec(`RELEASE ${SAVEPOINT}`);
+          outcomes.push({ ok: true, value, replayed: false });
+        } catch (error) {
+          if (isLeaseLostError(error)) throw error;
+          connection.exec(`ROLLBACK TO ${SAVEPOINT}`);
+          connection.exec(`RELEASE ${SAVEPOINT}`);
+          outcomes.push({ ok: false, error });
+        }
+      }
+      connection.exec('COMMIT');
+    } catch (error) {
+      rollbackQuietly(connection);
+      if (isLeaseLostError(error)) {
+        this.#failAll(group, error);
+        return 'done';
+      }
+      if (group.length > 1) {
+        // A failure at COMMIT (a deferred constraint, say) belongs to one unit we cannot name: give each its own commit.
+        this.#pending.unshift(...group);
+        this.#isolate = group.length;
+        return 'done';
+      }
+      if (isBusyError(error)) return 'busy';
+      this.#failAll(group, error);
+      return 'done';
+    }
+    this.#groups++;
+    this.#units += group.length;
+    const txid = this.#options.readTxid();
+    group.forEach((entry, index) => {
+      const outcome = outcomes[index]!;
+      if (outcome.ok) entry.resolve({ value: outcome.value, txid, replayed: outcome.replayed });
+      else entry.reject(outcome.error);
+    });
+    return 'done';
+  }
+
+  #failAll(group: Extract<Pending, { kind: 'unit' }>[], error: unknown): void {
+    if (isLeaseLostError(error)) {
+      this.#options.onLeaseLost(error);
+      const notPrimary = new NotPrimaryError('LiteFS refused the write: this node is no longer the primary. The write was not applied.', { cause: error });
+      for (const entry of group) entry.reject(notPrimary);
+      return;
+    }
+    for (const entry of group) entry.reject(error);
+  }
+}
+
+function rollbackQuietly(connection: Connection): void {
+  // SQLite may already have rolled back on its own (after an I/O error, for instance).
+  if (!connection.inTransaction) return;
+  try {
+    connection.exec('ROLLBACK');
+  } catch {}
+}

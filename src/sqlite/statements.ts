@@ -38,7 +38,7 @@ const MAIN_DATABASE = 0;
 function classify(connection: Connection, statement: PreparedStatement, sql: string): StatementKind {
   // The common SELECT needs no further look; everything else is decided from its bytecode.
   if (statement.readonly && statement.reader) return 'read';
-  const program = connection.prepare(`EXPLAIN ${sql}`).all() as ExplainRow[];
+  const program = explain(connection, sql);
   let writesMain = false;
   let writesElsewhere = false;
   for (const op of program) {
@@ -51,6 +51,45 @@ function classify(connection: Connection, statement: PreparedStatement, sql: str
   }
   if (statement.readonly) return 'read';
   return writesElsewhere && !writesMain ? 'local-write' : 'write';
+}
+
+/**
+ * EXPLAIN needs no parameter values in SQLite, but better-sqlite3 insists on a value for each one and does not
+ * say how many there are. Its refusals do, though: bind NULLs until it accepts. Runs once per distinct SQL text.
+ */
+function explain(connection: Connection, sql: string): ExplainRow[] {
+  const statement = connection.prepare(`EXPLAIN ${sql}`);
+  const named: Record<string, null> = {};
+  let hasNamed = false;
+  // Positional count lies in [low, high]; every `?` in the text is an upper bound.
+  let low = 0;
+  let high = sql.split('?').length - 1 + 999;
+  let count = 0;
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const args: unknown[] = new Array(count).fill(null);
+    if (hasNamed) args.push(named);
+    try {
+      return statement.all(...args) as ExplainRow[];
+    } catch (error) {
+      const message = error instanceof Error ? error.message : '';
+      const missing = /Missing named parameter "([^"]+)"/.exec(message);
+      if (missing !== null) {
+        named[missing[1]!] = null;
+        hasNamed = true;
+      } else if (message.startsWith('Too few parameter values')) {
+        low = count + 1;
+        count = count === 0 ? 1 : Math.min(high, count * 2);
+      } else if (message.startsWith('Too many parameter values')) {
+        high = count - 1;
+        count = Math.floor((low + high) / 2);
+      } else {
+        throw error;
+      }
+      if (low > high) break;
+      if (count < low) count = low;
+    }
+  }
+  throw new Error(`Could not determine the parameters of: ${sql}`);
 }
 
 /** A bounded LRU of prepared statements and their routing, keyed by SQL text. */

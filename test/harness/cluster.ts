@@ -46,7 +46,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { cleanupStaleRuns, destroyClusterDirs, register, removeDirSync, unregister } from './cleanup.js';
 import { ConsulAgent } from './consul.js';
-import { type AppSpec, ClusterNode, type NodeInfo, type NodeLease, type ReadyCondition } from './litefs-node.js';
+import { type AppSpec, ClusterNode, type NodeInfo, type NodeLease } from './litefs-node.js';
 import { fuseMountsUnder, unmountAllUnderSync } from './mounts.js';
 import { freePort } from './ports.js';
 import { sleep, waitFor } from './util.js';

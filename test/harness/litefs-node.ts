@@ -334,7 +334,7 @@ export class ClusterNode {
   async kill(): Promise<void> {
     const procs = this.processes();
     for (const proc of procs) proc.killSync();
-    await Promise.all(procs.map((proc) => proc.exited));
+    await Promise.all(procs.map((proc) => proc.kill()));
     this.ctx.log(`${this.name}: killed (app and litefs, SIGKILL)`);
     await this.ensureUnmounted();
   }

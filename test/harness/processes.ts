@@ -120,7 +120,7 @@ export class ManagedProcess {
       this.signal(signal);
       if (!(await this.waitForExit(timeoutMs))) this.signal('SIGKILL');
     }
-    const status = await this.exited;
+    const status = await this.waitForKilled();
     this.signal('SIGKILL');
     return status;
   }
@@ -128,6 +128,13 @@ export class ManagedProcess {
   /** SIGKILL to the group, then wait for the exit. */
   async kill(): Promise<ExitStatus> {
     this.signal('SIGKILL');
+    return this.waitForKilled();
+  }
+
+  // The child is unref'd, so awaiting `exited` alone would let the event loop
+  // drain; waitForExit holds a timer while waiting.
+  private async waitForKilled(): Promise<ExitStatus> {
+    while (!(await this.waitForExit(5_000))) this.signal('SIGKILL');
     return this.exited;
   }
 

@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { resolveConfig } from '../../src/config.js';
+import { PrimaryTracker, type TrackingRow } from '../../src/detection/primary-tracker.js';
+import type { Logger } from '../../src/logger.js';
+import type { RoleChange } from '../../src/types.js';
+import { FakeLiteFS } from '../support/fake-litefs.js';
+
+function recordingLogger(): Logger & { warnings: string[] } {
+  const warnings: string[] = [];
+  const ignore = (): void => {};
+  return { warnings, debug: ignore, info: ignore, error: ignore, warn: (_fields, message) => warnings.push(message) };
+}
+
+async function tracker(litefs: FakeLiteFS, extra: { row?: () => TrackingRow | undefined; pollInterval?: number; logger?: Logger } = {}) {
+  const changes: RoleChange[] = [];
+  const instance = new PrimaryTracker(
+    resolveConfig({
+      path: litefs.databasePath,
+      mode: 'litefs',
+      primaryFile: litefs.primaryFile,
+      eventStreamUrl: litefs.eventStreamUrl,
+      hostname: 'self',
+      secret: 'x'.repeat(32),
+      advertiseUrl: 'http://127.0.0.1:1',
+      pollInterval: extra.pollInterval ?? 30_000,
+      startTimeout: 2_000,
+      ...(extra.logger ? { logger: extra.logger } : {}),
+    }),
+    { readTrackingRow: extra.row ?? (() => undefined), onRoleChange: (change) => changes.push(change), onTx: () => {}, onEventStreamChange: () => {} },
+  );
+  await instance.start();
+  return { instance, changes };
+}
+
+async function until(condition: () => boolean, timeoutMs = 3_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+test('event stream: init decides the role and primaryChange moves it', async (t) => {
+  const litefs = await FakeLiteFS.start({ isPrimary: false, primaryHostname: 'node-a' });
+  const { instance, changes } = await tracker(litefs);
+  t.after(async () => {
+    await instance.close();
+    await litefs.close();
+  });
+  assert.equal(instance.role, 'replica');
+  assert.equal(instance.primaryHostname, 'node-a');
+  litefs.setLease(true);
+  await until(() => instance.role === 'primary');
+  assert.equal(changes.at(-1)?.to, 'primary');
+  assert.equal(instance.signals.eventStream.state, 'connected');
+});
+
+test('event stream: malformed lines are skipped with a warning', async (t) => {
+  const litefs = await FakeLiteFS.start({ isPrimary: false, primaryHostname: 'node-a' });
+  const logger = recordingLogger();
+  const { instance } = await tracker(litefs, { logger });
+  t.after(async () => {
+    await instance.close();
+    await litefs.close();
+  });
+  litefs.broadcast('{not json');
+  litefs.broadcast(JSON.stringify({ type: 'primaryChange', data: { isPrimary: 'yes' } }));
+  litefs.broadcast(JSON.stringify({ type: 'tx', db: 'app.db', data: { txID: 'nothex' } }));
+  litefs.broadcast(JSON.stringify({ type: 'primaryChange', data: { isPrimary: false, hostname: 'node-z' } }));
+  await until(() => instance.primaryHostname === 'node-z');
+  assert.equal(logger.warnings.filter((message) => message.includes('malformed')).length, 3);
+  assert.equal(instance.role, 'replica');
+});
+
+test('event stream: a stream that drops comes back, and its init is the truth', async (t) => {
+  const litefs = await FakeLiteFS.start({ isPrimary: false, primaryHostname: 'node-a' });
+  const { instance } = await tracker(litefs);
+  t.after(async () => {
+    await instance.close();
+    await litefs.close();
+  });
+  assert.equal(litefs.connections, 1);
+  // While disconnected, the lease moves and no event can say so.
+  litefs.setLease(false, 'node-b', { notify: false });
+  litefs.dropStreams();
+  await until(() => litefs.connections >= 2 && litefs.subscriberCount === 1);
+  await until(() => instance.primaryHostname === 'node-b');
+  assert.equal(instance.signals.eventStream.state, 'connected');
+});
+
+test('.primary file: read when there is no event stream, and a missing file is confirmed with /info', async (t) => {
+  const litefs = await FakeLiteFS.start({ isPrimary: false, primaryHostname: 'node-a' });
+  const changes: RoleChange[] = [];
+  const instance = new PrimaryTracker(
+    resolveConfig({ path: litefs.databasePath, mode: 'litefs', primaryFile: litefs.primaryFile, eventStreamUrl: `${litefs.baseUrl}/no-events-here`, hostname: 'self', secret: 'x'.repeat(32), advertiseUrl: 'http://127.0.0.1:1', pollInterval: 20 }),
+    { readTrackingRow: () => undefined, onRoleChange: (change) => changes.push(change), onTx: () => {}, onEventStreamChange: () => {} },
+  );
+  // /info answers on the same server: rewrite the URL it derives from the event stream URL.
+  await instance.start();
+  t.after(async () => {
+    await instance.close();
+    await litefs.close();
+  });
+  assert.equal(instance.role, 'replica');
+  assert.equal(instance.signals.primaryFile.state, 'present');
+  // Election: the file disappears and /info says not primary: the role must not become primary.
+  litefs.setLease(false, undefined, { notify: false });
+  await until(() => instance.role === 'unknown');
+  // This node wins: the file is still missing, and /info now confirms it.
+  litefs.setLease(true, undefined, { notify: false });
+  await until(() => instance.role === 'primary');
+  assert.deepEqual(
+    changes.map((change) => change.to),
+    ['replica', 'unknown', 'primary'],
+  );
+});
+
+test('tracking table: a row naming another hostname than LiteFS is stale and never used', async (t) => {
+  const litefs = await FakeLiteFS.start({ isPrimary: false, primaryHostname: 'node-b' });
+  let row: TrackingRow | undefined = { hostname: 'node-a', rpcUrl: 'http://127.0.0.1:9', updatedAt: Date.now() };
+  const { instance } = await tracker(litefs, { row: () => row });
+  t.after(async () => {
+    await instance.close();
+    await litefs.close();
+  });
+  await assert.rejects(instance.resolvePrimary(AbortSignal.timeout(200)), { code: 'ABORTED' });
+  assert.equal(instance.signals.trackingTable.state, 'stale');
+  // The new primary's row replicates: the next resolution uses it.
+  row = { hostname: 'node-b', rpcUrl: 'http://127.0.0.1:10', updatedAt: Date.now() };
+  assert.deepEqual(await instance.resolvePrimary(AbortSignal.timeout(1_000)), { hostname: 'node-b', rpcUrl: 'http://127.0.0.1:10' });
+});

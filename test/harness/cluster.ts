@@ -42,7 +42,7 @@
  * `cluster.dumpLogs()` return the tails.
  */
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { cleanupStaleRuns, destroyClusterDirs, register, removeDirSync, unregister } from './cleanup.js';
 import { ConsulAgent } from './consul.js';
@@ -148,6 +148,10 @@ export class Cluster implements AsyncDisposable {
     let rootDir: string;
     if (options.rootDir) {
       rootDir = resolve(options.rootDir);
+      // The root is deleted on close: refuse a directory that is not ours.
+      if (existsSync(rootDir) && readdirSync(rootDir).length > 0 && !existsSync(join(rootDir, 'harness.log'))) {
+        throw new Error(`rootDir ${rootDir} is not empty and is not a cluster harness root; refusing to use (and later delete) it`);
+      }
       await destroyClusterDirs([rootDir], early);
     } else {
       await cleanupStaleRuns(baseDir, early);

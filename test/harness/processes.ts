@@ -68,13 +68,14 @@ export class ManagedProcess {
         detached: true,
         stdio: ['ignore', fd, fd],
       });
-      if (child.pid === undefined) {
-        throw new Error(`cannot spawn ${spec.name} (${spec.command}): ${spec.command} not found or not executable`);
-      }
+      // Listen before anything can throw: an unhandled 'error' event would crash the process.
       const exited = new Promise<ExitStatus>((resolve) => {
         child.once('exit', (code, signal) => resolve({ code, signal }));
         child.once('error', () => resolve({ code: null, signal: null }));
       });
+      if (child.pid === undefined) {
+        throw new Error(`cannot spawn ${spec.name} (${spec.command}): ${spec.command} not found or not executable`);
+      }
       child.unref();
       const proc = new ManagedProcess(spec.name, child.pid, spec.logFile, exited);
       live.add(proc);

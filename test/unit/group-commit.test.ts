@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import BetterSqlite3 from 'better-sqlite3';
+import { ClusterTables } from '../../src/primary/cluster-tables.js';
+import { statementUnit } from '../../src/primary/units.js';
+import { WriteQueue } from '../../src/primary/write-queue.js';
+import { silentLogger } from '../../src/logger.js';
+import { StatementCache } from '../../src/sqlite/statements.js';
+
+const SCHEMA = `
+  PRAGMA foreign_keys = ON;
+  CREATE TABLE parents (id INTEGER PRIMARY KEY);
+  CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL, qty INTEGER CHECK (qty >= 0));
+  CREATE TABLE children (id INTEGER PRIMARY KEY, parent INTEGER REFERENCES parents (id) DEFERRABLE INITIALLY DEFERRED);
+  INSERT INTO parents (id) VALUES (1);
+`;
+
+/** Writes that succeed, fail at once, fail only at COMMIT, and depend on one another's effects. */
+const WORKLOAD: [string, unknown[]][] = [
+  ['INSERT INTO items (name, qty) VALUES (?, ?)', ['a', 1]],
+  ['INSERT INTO items (name, qty) VALUES (?, ?)', ['a', 2]],
+  ['INSERT INTO items (name, qty) VALUES (?, ?) RETURNING id, name', ['b', 3]],
+  ['INSERT INTO items (name, qty) VALUES (?, ?)', ['c', -1]],
+  ['UPDATE items SET qty = qty + 10 WHERE name IN (?, ?) RETURNING name, qty', ['a', 'b']],
+  ['INSERT INTO children (parent) VALUES (?)', [1]],
+  ['INSERT INTO children (parent) VALUES (?)', [99]],
+  ['INSERT INTO items (name, qty) VALUES (?, ?)', ['d', 4]],
+  ['DELETE FROM items WHERE name = ?', ['zzz']],
+  ['INSERT INTO nowhere VALUES (?)', [1]],
+  ['INSERT INTO items (name, qty) VALUES (?, ?)', ['e', 5n]],
+];
+
+function openQueue(dir: string, name: string, maxGroupSize: number) {
+  const connection = new BetterSqlite3(join(dir, name), { timeout: 0 });
+  connection.defaultSafeIntegers(true);
+  connection.exec('PRAGMA journal_mode = WAL');
+  connection.exec(SCHEMA);
+  const tables = new ClusterTables('_litefs_forward_primary');
+  tables.ensureSchema(connection);
+  const queue = new WriteQueue({ connection, maxGroupSize, maxGroupWaitMs: 0, ledger: tables, readTxid: () => undefined, onLeaseLost: () => {}, logger: silentLogger });
+  return { connection, queue, cache: new StatementCache(connection), tables };
+}
+
+type Outcome = { ok: true; value: unknown } | { ok: false; code: string | undefined; message: string };
+
+const settle = (promise: Promise<{ value: unknown }>): Promise<Outcome> =>
+  promise.then(
+    (committed) => ({ ok: true as const, value: committed.value }),
+    (error: Error & { code?: string }) => ({ ok: false as const, code: error.code, message: error.message }),
+  );
+
+test('group commit gives every call exactly the result or error it gets alone', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'litefs-forward-gc-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const alone = openQueue(dir, 'alone.db', 1);
+  const grouped = openQueue(dir, 'grouped.db', 64);
+  t.after(() => {
+    alone.connection.close();
+    grouped.connection.close();
+  });
+
+  const expected: Outcome[] = [];
+  for (const [sql, params] of WORKLOAD) expected.push(await settle(alone.queue.submit(statementUnit(alone.cache, sql, params as never, 'query'))));
+  const actual = await Promise.all(WORKLOAD.map(([sql, params]) => settle(grouped.queue.submit(statementUnit(grouped.cache, sql, params as never, 'query')))));
+
+  assert.deepEqual(actual, expected);
+  // Everything was submitted in one turn: one group, plus the isolated retries after the deferred FK failure.
+  assert.ok(grouped.queue.stats.groups < WORKLOAD.length + 2, `groups: ${grouped.queue.stats.groups}`);
+  const dump = (connection: BetterSqlite3.Database) => connection.prepare('SELECT * FROM items ORDER BY id').all();
+  assert.deepEqual(dump(grouped.connection), dump(alone.connection));
+  assert.ok(expected.some((outcome) => !outcome.ok && outcome.code === 'SQLITE_CONSTRAINT_FOREIGNKEY'));
+  assert.ok(expected.some((outcome) => !outcome.ok && outcome.code === 'SQLITE_CONSTRAINT_UNIQUE'));
+});
+
+test('a group of concurrent writes shares one commit', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'litefs-forward-gc-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const { connection, queue, cache } = openQueue(dir, 'app.db', 64);
+  t.after(() => connection.close());
+  const results = await Promise.all(Array.from({ length: 200 }, (_, i) => queue.submit(statementUnit(cache, 'INSERT INTO items (name, qty) VALUES (?, ?)', [`n${i}`, i], 'run'))));
+  assert.deepEqual(
+    results.map((result) => result.value.lastInsertRowid),
+    Array.from({ length: 200 }, (_, i) => BigInt(i + 1)),
+  );
+  assert.ok(queue.stats.groups <= 4, `200 writes took ${queue.stats.groups} commits`);
+});
+
+test('idempotency keys: a replayed key returns the first result and writes nothing', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'litefs-forward-gc-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const { connection, queue, cache, tables } = openQueue(dir, 'app.db', 64);
+  t.after(() => connection.close());
+  const first = await queue.submit(statementUnit(cache, 'INSERT INTO items (name, qty) VALUES (?, ?) RETURNING id', ['once', 1], 'query', 'key-1'));
+  const again = await Promise.all([1, 2, 3].map(() => queue.submit(statementUnit(cache, 'INSERT INTO items (name, qty) VALUES (?, ?) RETURNING id', ['once', 1], 'query', 'key-1'))));
+  assert.equal(first.replayed, false);
+  for (const replay of again) {
+    assert.equal(replay.replayed, true);
+    assert.deepEqual(replay.value, first.value);
+  }
+  assert.deepEqual(connection.prepare("SELECT count(*) AS n FROM items WHERE name = 'once'").get(), { n: 1n });
+  // Expired keys are collected; the write itself stays.
+  assert.equal(tables.purge(connection, Date.now() + 1), 1);
+  assert.equal(tables.lookup(connection, 'key-1'), undefined);
+});

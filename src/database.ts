@@ -47,9 +47,9 @@ import type { Request, StatementMode } from './wire/protocol.js';
 export class LiteFSDatabase implements Queryable, AsyncDisposable {
   readonly #config: ResolvedConfig;
   readonly #mode: 'litefs' | 'local';
-  readonly #reader: Connection;
+  #reader: Connection;
   readonly #readerCache: StatementCache;
-  readonly #writer: Connection;
+  #writer: Connection;
   readonly #writerCache: StatementCache;
   readonly #queue: WriteQueue;
   readonly #tables: ClusterTables;
@@ -126,6 +126,8 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
         },
         onEventStreamChange: (connected) => {
           pos.eventsConnected = connected;
+          // LiteFS restarted (or dropped us): a new mount makes the open file descriptors useless.
+          if (connected && database !== undefined) void database.#reopenConnections();
         },
       });
       try {
@@ -288,6 +290,7 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
     const tracker = this.#tracker;
     const disabled = { enabled: false, state: 'disabled' };
     const primaryHostname = tracker?.primaryHostname ?? (this.#mode === 'local' ? this.#config.hostname : undefined);
+    if (this.role === 'replica') tracker?.checkTrackingTable();
     const status: Status = {
       role: this.role,
       hostname: this.#config.hostname,
@@ -391,6 +394,41 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
     const cutoff = now - this.#config.idempotencyWindow;
     const committed = await this.#queue.submit({ execute: (connection) => this.#tables.purge(connection, cutoff) });
     return committed.value;
+  }
+
+  /** Reopens both connections between writes, so that a remounted LiteFS is read and written again. */
+  async #reopenConnections(): Promise<void> {
+    if (this.#closing !== undefined) return;
+    let lease: Awaited<ReturnType<WriteQueue['acquire']>>;
+    try {
+      lease = await this.#queue.acquire();
+    } catch {
+      return;
+    }
+    try {
+      const config = this.#config;
+      const reader = new BetterSqlite3(config.path);
+      reader.defaultSafeIntegers(config.safeIntegers);
+      const writer = new BetterSqlite3(config.path, { timeout: 0 });
+      writer.defaultSafeIntegers(true);
+      const [oldReader, oldWriter] = [this.#reader, this.#writer];
+      this.#reader = reader;
+      this.#writer = writer;
+      this.#readerCache.reset(reader);
+      this.#writerCache.reset(writer);
+      this.#queue.setConnection(writer);
+      this.#tracker?.invalidate();
+      for (const old of [oldReader, oldWriter]) {
+        try {
+          old.close();
+        } catch {}
+      }
+      config.logger.debug({ path: config.path }, 'litefs-forward reopened its connections');
+    } catch (error) {
+      this.#config.logger.warn({ err: error }, 'litefs-forward could not reopen its connections');
+    } finally {
+      lease.release();
+    }
   }
 
   #onRoleChange(change: RoleChange): void {

@@ -198,6 +198,12 @@ export class PrimaryTracker {
     }
   }
 
+  /** Reads the tracking table through the cache and records whether it names the primary LiteFS reports. */
+  checkTrackingTable(): void {
+    const row = this.#trackingRow(false);
+    if (row !== undefined && this.#role === 'replica' && row.hostname !== this.#primaryHostname) this.#signals.trackingTable.state = 'stale';
+  }
+
   /** Forgets the cached tracking row, e.g. after the primary it named refused a call. */
   invalidate(): void {
     this.#cachedRow = undefined;

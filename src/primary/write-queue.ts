@@ -76,6 +76,11 @@ export class WriteQueue {
     this.#options = options;
   }
 
+  /** Swaps the writer connection; call only while holding a lease. */
+  setConnection(connection: Connection): void {
+    this.#options.connection = connection;
+  }
+
   get stats(): { groups: number; units: number; pending: number } {
     return { groups: this.#groups, units: this.#units, pending: this.#pending.length };
   }

@@ -94,7 +94,7 @@ function explain(connection: Connection, sql: string): ExplainRow[] {
 
 /** A bounded LRU of prepared statements and their routing, keyed by SQL text. */
 export class StatementCache {
-  readonly #connection: Connection;
+  #connection: Connection;
   readonly #capacity: number;
   readonly #entries = new Map<string, PreparedEntry>();
 
@@ -124,7 +124,9 @@ export class StatementCache {
     return entry;
   }
 
-  clear(): void {
+  /** Points the cache at a reopened connection; statements of the old one are dropped. */
+  reset(connection: Connection): void {
+    this.#connection = connection;
     this.#entries.clear();
   }
 }

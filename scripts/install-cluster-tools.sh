@@ -54,8 +54,12 @@ fi
 
 # --- LiteFS ----------------------------------------------------------------
 litefs_bin="$tools_dir/litefs"
+# (Output is captured first: with pipefail, `cmd | grep -q` can fail on SIGPIPE.)
 litefs_ok() {
-  [ -x "$litefs_bin" ] && "$litefs_bin" version 2>/dev/null | grep -q "LiteFS $LITEFS_VERSION"
+  local out
+  [ -x "$litefs_bin" ] || return 1
+  out="$("$litefs_bin" version 2>/dev/null || true)"
+  [[ "$out" == "LiteFS $LITEFS_VERSION,"* ]]
 }
 if litefs_ok; then
   log "litefs $LITEFS_VERSION already installed"
@@ -77,7 +81,10 @@ fi
 # --- Consul ----------------------------------------------------------------
 consul_bin="$tools_dir/consul"
 consul_ok() {
-  [ -x "$consul_bin" ] && "$consul_bin" version 2>/dev/null | head -n1 | grep -qx "Consul $CONSUL_VERSION"
+  local out
+  [ -x "$consul_bin" ] || return 1
+  out="$("$consul_bin" version 2>/dev/null || true)"
+  [[ "${out%%$'\n'*}" == "Consul $CONSUL_VERSION" ]]
 }
 if consul_ok; then
   log "consul $CONSUL_VERSION already installed"

@@ -21,7 +21,7 @@ export function encodeValue(value: unknown): WireValue {
     case 'string':
       return value;
     case 'number':
-      return Number.isFinite(value) && !Object.is(value, -0) ? value : { $r: String(value) };
+      return Number.isFinite(value) && !Object.is(value, -0) ? value : { $r: Object.is(value, -0) ? '-0' : String(value) };
     case 'bigint':
       return { $i: value.toString() };
     case 'undefined':

@@ -35,6 +35,7 @@ test('positional and named parameters keep their shape', () => {
     }),
   );
   assert.deepEqual(decodeParams(encodeParams([undefined])), [null]);
+  assert.ok(Object.is(decodeValue(JSON.parse(JSON.stringify(encodeValue(-0))), true), -0));
 });
 
 test('values better-sqlite3 cannot bind are refused the same way', () => {

@@ -76,6 +76,9 @@ function explain(connection: Connection, sql: string): ExplainRow[] {
       if (missing !== null) {
         named[missing[1]!] = null;
         hasNamed = true;
+      } else if (message.startsWith('Missing named parameters') && !hasNamed) {
+        // Without any object better-sqlite3 only says that names are needed; with one, it names each.
+        hasNamed = true;
       } else if (message.startsWith('Too few parameter values')) {
         low = count + 1;
         count = count === 0 ? 1 : Math.min(high, count * 2);

@@ -24,8 +24,10 @@
  *   Serf LAN and server ports; DNS, gRPC, HTTPS, WAN off). Every node is a
  *   candidate with `lease.hostname` = `nodeN`, `advertise-url` =
  *   `http://127.0.0.1:<its port>`, a per-cluster key, `ttl` 10s and
- *   `lock-delay` 1s. Failover after a kill takes about TTL..2×TTL (Consul
- *   expires sessions lazily) plus lock-delay;
+ *   `lock-delay` 1s. Failover after a kill -9 of the primary takes ~21 s
+ *   with the 10s TTL (Consul invalidates a session only after 2×TTL), ~5 s
+ *   with `leaseTtl: '2s'` (the agent allows TTLs down to 1s); after a
+ *   graceful stop the lease is released and a replica takes over in ~1 s;
  * - `lease: 'static'`: node1 is the fixed primary (no failover; see
  *   `promoteStatic` for a scripted one);
  * - starts node1 first and waits until its /info says isPrimary, then the

@@ -18,7 +18,7 @@ test('without LiteFS everything runs locally, and two databases live side by sid
   assert.equal(first.role, 'standalone');
   await first.exec('CREATE TABLE t (v TEXT)');
   await second.exec('CREATE TABLE t (v TEXT)');
-  await first.run('INSERT INTO t VALUES (?)', ['one']);
+  await first.run('INSERT INTO t VALUES (:v)', { v: 'one' });
   await second.run('INSERT INTO t VALUES (?)', ['two']);
   assert.deepEqual(await first.all('SELECT v FROM t'), [{ v: 'one' }]);
   assert.deepEqual(await second.all('SELECT v FROM t'), [{ v: 'two' }]);

@@ -28,12 +28,12 @@ export interface LiteFSResultSet {
   columnTypes: string[];
   rows: LiteFSRow[];
   rowsAffected: number;
-  /** The rowid of the last row inserted by this statement; undefined when it inserted nothing. */
+  /** As @libsql/client: the connection's last inserted rowid after a statement that returns no rows, else undefined. */
   lastInsertRowid: bigint | undefined;
   toJSON(): unknown;
 }
 
-class ResultSet implements LiteFSResultSet {
+class ResultSetImpl implements LiteFSResultSet {
   readonly columns: string[];
   readonly columnTypes: string[];
   readonly rows: LiteFSRow[];
@@ -44,9 +44,9 @@ class ResultSet implements LiteFSResultSet {
     this.columns = result.columns;
     this.columnTypes = result.columns.map(() => '');
     this.rows = result.rows.map((row) => toRow(result.columns, row));
+    // @libsql/client reports 0 after RETURNING; the real count is more useful and breaks nothing.
     this.rowsAffected = result.changes;
-    // Like @libsql/client: a statement that returns no rows reports the connection's last rowid.
-    this.lastInsertRowid = result.changes > 0 || result.columns.length === 0 ? BigInt(result.lastInsertRowid) : undefined;
+    this.lastInsertRowid = result.columns.length === 0 ? BigInt(result.lastInsertRowid) : undefined;
   }
 
   toJSON(): unknown {
@@ -106,7 +106,7 @@ function toParams(args: LiteFSInArgs): BindParameters {
 
 async function runAll(transaction: Transaction, statements: readonly Statement[]): Promise<LiteFSResultSet[]> {
   const results: LiteFSResultSet[] = [];
-  for (const statement of statements) results.push(new ResultSet(await transaction.query(statement.sql, statement.params)));
+  for (const statement of statements) results.push(new ResultSetImpl(await transaction.query(statement.sql, statement.params)));
   return results;
 }
 
@@ -128,7 +128,7 @@ export class LiteFSLibSQLTransaction {
 
   async execute(statement: LiteFSInStatement): Promise<LiteFSResultSet> {
     const { sql, params } = toStatement(statement);
-    return new ResultSet(await this.#transaction.query(sql, params));
+    return new ResultSetImpl(await this.#transaction.query(sql, params));
   }
 
   batch(statements: LiteFSInStatement[]): Promise<LiteFSResultSet[]> {
@@ -185,7 +185,7 @@ export class LiteFSLibSQLClient {
   execute(sql: string, args?: LiteFSInArgs): Promise<LiteFSResultSet>;
   async execute(statement: LiteFSInStatement, args?: LiteFSInArgs): Promise<LiteFSResultSet> {
     const { sql, params } = toStatement(statement, args);
-    return new ResultSet(await this.#database.query(sql, params));
+    return new ResultSetImpl(await this.#database.query(sql, params));
   }
 
   /** Runs the statements atomically; `read` runs them on a local snapshot, anything else on the primary. */
@@ -193,7 +193,7 @@ export class LiteFSLibSQLClient {
     const converted = statements.map((statement) => toStatement(statement));
     if (mode === 'read') return this.#database.transaction((transaction) => runAll(transaction, converted), { readOnly: true });
     const results = await this.#database.batch(converted);
-    return results.map((result) => new ResultSet(result));
+    return results.map((result) => new ResultSetImpl(result));
   }
 
   /**

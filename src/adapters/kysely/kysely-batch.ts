@@ -1,4 +1,4 @@
-import type { Compilable, DeleteResult, InsertResult, Kysely, MergeResult, QueryResult, UnknownRow, UpdateResult } from 'kysely';
+import type { Compilable, DeleteResult, InsertResult, MergeResult, QueryExecutor, QueryResult, UnknownRow, UpdateResult } from 'kysely';
 import { LiteFSForwardError } from '../../errors.js';
 import { LiteFSConnection } from './kysely-connection.js';
 
@@ -9,9 +9,10 @@ type RowOf<C> = C extends Compilable<infer O> ? (O extends InsertResult | Update
 export type BatchResult<Q extends readonly Compilable[]> = { -readonly [K in keyof Q]: QueryResult<RowOf<Q[K]>> };
 
 /**
- * Runs the queries atomically: all of them or none. Outside a transaction they run as one batch on the primary,
- * a single round trip from a replica; given a transaction (`trx`) they run in it, in order. Each result is
- * Kysely's `QueryResult`: `rows`, plus `numAffectedRows` and `insertId` for writes. Kysely plugins apply.
+ * Runs the queries atomically: all of them or none. `db` is a Kysely instance on `LiteFSDialect`, or one of its
+ * transactions. Outside a transaction the queries run as one batch on the primary, a single round trip from a
+ * replica; given a transaction (`trx`) they run in it, in order. Each result is Kysely's `QueryResult`: `rows`,
+ * plus `numAffectedRows` and `insertId` for writes. Kysely plugins apply, as in `db.executeQuery()`.
  *
  * ```ts
  * const [inserted, updated] = await executeBatch(db, [
@@ -20,7 +21,7 @@ export type BatchResult<Q extends readonly Compilable[]> = { -readonly [K in key
  * ])
  * ```
  */
-export async function executeBatch<DB, const Q extends readonly Compilable[]>(db: Kysely<DB>, queries: Q): Promise<BatchResult<Q>> {
+export async function executeBatch<const Q extends readonly Compilable[]>(db: { getExecutor(): QueryExecutor }, queries: Q): Promise<BatchResult<Q>> {
   if (queries.length === 0) return [] as unknown as BatchResult<Q>;
   const executor = db.getExecutor();
   const compiled = queries.map((query) => query.compile());

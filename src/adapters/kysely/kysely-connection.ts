@@ -34,7 +34,7 @@ export class LiteFSConnection implements DatabaseConnection {
     try {
       await transaction.commit();
     } finally {
-      // A failed commit is rolled back by the database: the transaction is over either way.
+      // A transaction whose commit failed is over too: the database ends it, so nothing is left to roll back.
       this.#transaction = undefined;
     }
   }
@@ -46,10 +46,8 @@ export class LiteFSConnection implements DatabaseConnection {
     await transaction?.rollback();
   }
 
-  async executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
-    const target = this.#transaction ?? this.#database;
-    const result = await target.query(compiledQuery.sql, parametersOf(compiledQuery));
-    return toKyselyResult<R>(compiledQuery, result);
+  executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
+    return this.#execute<R>(compiledQuery);
   }
 
   /** Runs the queries as one atomic batch (one round trip from a replica), or in order inside the transaction. */
@@ -67,9 +65,14 @@ export class LiteFSConnection implements DatabaseConnection {
 
   /** Kysely's `stream()`: the rows are read in one call, then handed out `chunkSize` at a time (one by default). */
   async *streamQuery<R>(compiledQuery: CompiledQuery, chunkSize = 1): AsyncIterableIterator<QueryResult<R>> {
-    const { rows } = await this.executeQuery<R>(compiledQuery);
+    const { rows } = await this.#execute<R>(compiledQuery);
     const size = Math.max(1, Math.floor(chunkSize));
     for (let i = 0; i < rows.length; i += size) yield { rows: rows.slice(i, i + size) };
+  }
+
+  async #execute<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
+    const target = this.#transaction ?? this.#database;
+    return toKyselyResult<R>(compiledQuery, await target.query(compiledQuery.sql, parametersOf(compiledQuery)));
   }
 }
 

@@ -57,10 +57,10 @@ export class LiteFSDriver implements Driver {
   }
 
   async releaseConnection(connection: DatabaseConnection): Promise<void> {
-    const own_ = own(connection);
-    this.#open.delete(own_);
+    const litefs = own(connection);
+    this.#open.delete(litefs);
     // Kysely releases a connection only after commit or rollback; a transaction still open here was abandoned.
-    if (own_.inTransaction) await own_.rollback();
+    if (litefs.inTransaction) await litefs.rollback();
   }
 
   async destroy(): Promise<void> {

@@ -274,6 +274,16 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
     return { value, txid: scope.txid };
   }
 
+  /** Runs `fn` with writes reported to `scope` (the building block of the HTTP middleware). */
+  runInWriteScope<T>(scope: WriteScope, fn: () => T): T {
+    return this.#scopes.run(scope, fn);
+  }
+
+  /** The longest read-your-writes wait configured for this instance, in ms. */
+  get readYourWritesTimeout(): number {
+    return this.#config.readYourWritesTimeout;
+  }
+
   /** Resolves once this node has replicated `txid` (16 hex digits); at once on the primary. */
   async waitForTxid(txid: string, options: { timeout?: number; signal?: AbortSignal } = {}): Promise<void> {
     if (!/^[0-9a-f]{16}$/.test(txid)) throw new LiteFSForwardError('PROTOCOL_ERROR', `Not a TXID: ${JSON.stringify(txid)}; expected 16 hex digits.`);

@@ -1,4 +1,5 @@
 export { openDatabase, LiteFSDatabase } from './database.js';
+export { WriteScope } from './consistency.js';
 export { DEFAULTS, MODES } from './config.js';
 export type { LiteFSForwardOptions, GroupCommitOptions, Mode } from './config.js';
 export {

@@ -4,6 +4,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { isLiteFSForwardError, openDatabase } from '../../src/index.js';
+import { expressConsistency } from '../../src/middleware/index.js';
 
 const mountDir = process.env.LITEFS_MOUNT_DIR ?? '/litefs';
 const port = Number(process.env.APP_PORT ?? 8080);
@@ -48,6 +49,11 @@ async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (req.method === 'GET' && url.pathname === '/items') {
     return send(res, 200, await db.all('SELECT id, name, node FROM items ORDER BY id'));
   }
+  const itemId = /^\/items\/(\d+)$/.exec(url.pathname)?.[1];
+  if (req.method === 'GET' && itemId !== undefined) {
+    const item = await db.get('SELECT id, name, node FROM items WHERE id = ?', [Number(itemId)]);
+    return item === undefined ? send(res, 404, { error: 'no such item' }) : send(res, 200, item);
+  }
   if (req.method === 'POST' && url.pathname === '/items') {
     const { name } = await readJson(req);
     if (typeof name !== 'string') return send(res, 400, { error: 'name must be a string' });
@@ -70,15 +76,20 @@ async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
   return send(res, 404, { error: 'not found' });
 }
 
+// Read-your-writes across requests and nodes: a client's next request waits for its last write (cookie __txid).
+const consistency = expressConsistency(db);
+
 const server = createServer((req, res) => {
   // The forwarding endpoint answers its own path and hands everything else to the app.
   const handler = db.role === 'standalone' ? undefined : db.rpcHandler;
-  const app = (): void => {
-    route(req, res).catch((error: unknown) => {
-      const code = isLiteFSForwardError(error) || (error as { code?: string }).code ? (error as { code: string }).code : 'INTERNAL';
-      if (!res.headersSent) send(res, code === 'PRIMARY_UNAVAILABLE' || code === 'FORWARD_TIMEOUT' ? 503 : 500, { error: (error as Error).message, code });
+  const app = (): void =>
+    consistency(req, res, (error) => {
+      if (error) return send(res, 500, { error: (error as Error).message });
+      route(req, res).catch((failure: unknown) => {
+        const code = isLiteFSForwardError(failure) || (failure as { code?: string }).code ? (failure as { code: string }).code : 'INTERNAL';
+        if (!res.headersSent) send(res, code === 'PRIMARY_UNAVAILABLE' || code === 'FORWARD_TIMEOUT' ? 503 : 500, { error: (failure as Error).message, code });
+      });
     });
-  };
   if (handler) handler(req, res, app);
   else app();
 });

@@ -2,49 +2,10 @@
 // the data back from SQLite on each node.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import Database from 'better-sqlite3';
 import { Cluster, type ClusterNode, freePort } from '../harness/cluster.js';
 import { waitFor } from '../harness/util.js';
-
-const SECRET = 'e2e-cluster-secret-0123456789abcdef0123';
-const APP = fileURLToPath(new URL('../../examples/app/server.js', import.meta.url));
-
-function appSpec(node: ClusterNode, secret = SECRET, port = node.appPort) {
-  return {
-    command: process.execPath,
-    args: [APP],
-    env: { LITEFS_FORWARD_SECRET: secret, NODE_NAME: node.name, APP_PORT: String(port), ADVERTISE_URL: `http://127.0.0.1:${port}` },
-    port,
-    readyPath: '/health',
-  };
-}
-
-// biome-ignore lint/suspicious/noExplicitAny: JSON from the example app, checked by the assertions
-async function http(url: string, method = "GET", body?: unknown): Promise<{ status: number; json: any }> {
-  const response = await fetch(url, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? null : JSON.stringify(body),
-    signal: AbortSignal.timeout(30_000),
-  });
-  return { status: response.status, json: await response.json() };
-}
-
-/** Reads a node's SQLite file directly through its LiteFS mount. */
-function query<T>(node: ClusterNode, sql: string, ...params: unknown[]): T[] {
-  if (!existsSync(node.dbPath)) return [];
-  const db = new Database(node.dbPath, { readonly: true, fileMustExist: true, timeout: 2_000 });
-  try {
-    return db.prepare(sql).all(...params) as T[];
-  } finally {
-    db.close();
-  }
-}
-
-const names = (node: ClusterNode): string[] => query<{ name: string }>(node, 'SELECT name FROM items ORDER BY id').map((row) => row.name);
+import { appSpec, http, names, query } from './support/app.js';
 
 describe('litefs-forward on a real LiteFS + Consul cluster', { timeout: 600_000 }, () => {
   let cluster: Cluster;

@@ -27,3 +27,13 @@ test('the documented defaults are the real ones', () => {
     assert.ok(readme.includes(`| \`${option}\` | \`${value}\` |`), `${option}'s default ${value} is not in the README`);
   }
 });
+
+test('the README quotes each adapter example exactly as it compiles', () => {
+  for (const name of ['kysely', 'drizzle']) {
+    const source = readFileSync(new URL(`../../../examples/adapters/${name}.ts`, import.meta.url), 'utf8')
+      .replace(/'\.\.\/\.\.\/src\/adapters\/(\w+)\/index\.js'/g, "'litefs-forward/$1'")
+      .replace("'../../src/index.js'", "'litefs-forward'")
+      .trimEnd();
+    assert.ok(readme.includes(source), `the README's ${name} example differs from examples/adapters/${name}.ts`);
+  }
+});

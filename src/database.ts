@@ -160,6 +160,11 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
     return this.#config.hostname;
   }
 
+  /** The database's file name, which is also its name in LiteFS's events. */
+  get databaseName(): string {
+    return this.#config.databaseName;
+  }
+
   /**
    * The forwarding endpoint as a Node HTTP handler, for `listen: false` setups: `(req, res, next?) => void`.
    * Mount it at the server's root; it answers only its own path and passes anything else to `next`.

@@ -24,6 +24,8 @@ export interface LiteFSForwardOptions {
   pollInterval?: number;
   /** LiteFS's event stream, or `false` to rely on the `.primary` file alone. Default `http://localhost:20202/events`. */
   eventStreamUrl?: string | false;
+  /** LiteFS's `/info`, used to confirm a missing `.primary` file. Default: next to `eventStreamUrl`, or `http://localhost:20202/info`. */
+  infoUrl?: string | false;
   /** Replicated table where the primary publishes its RPC address. Default `_litefs_forward_primary`. */
   tableName?: string;
   /** How long a replica trusts its cached copy of the tracking table, in ms. Default 5 000. */
@@ -115,7 +117,7 @@ export const DEFAULTS = Object.freeze({
 });
 
 const KNOWN_OPTIONS = new Set<string>([
-  'path', 'mode', 'primaryFile', 'pollInterval', 'eventStreamUrl', 'tableName', 'cacheTtl', 'rpcTimeout',
+  'path', 'mode', 'primaryFile', 'pollInterval', 'eventStreamUrl', 'infoUrl', 'tableName', 'cacheTtl', 'rpcTimeout',
   'hostname', 'advertiseUrl', 'listen', 'secret', 'logger', 'safeIntegers', 'readYourWrites',
   'readYourWritesTimeout', 'exactlyOnce', 'idempotencyWindow', 'maxRequestBytes', 'maxClockSkew',
   'transactionIdleTimeout', 'transactionTimeout', 'groupCommit', 'startTimeout',
@@ -154,7 +156,12 @@ export function resolveConfig(options: LiteFSForwardOptions): ResolvedConfig {
     primaryFile: nonEmptyString('primaryFile', options.primaryFile ?? DEFAULTS.primaryFile),
     pollInterval: duration('pollInterval', options.pollInterval ?? DEFAULTS.pollInterval, 10),
     eventStreamUrl,
-    infoUrl: eventStreamUrl === false ? false : new URL('info', eventStreamUrl).href,
+    infoUrl:
+      options.infoUrl === false
+        ? false
+        : options.infoUrl !== undefined
+          ? httpUrl('infoUrl', options.infoUrl)
+          : new URL('info', eventStreamUrl === false ? DEFAULTS.eventStreamUrl : eventStreamUrl).href,
     tableName: identifier('tableName', options.tableName ?? DEFAULTS.tableName),
     cacheTtl: duration('cacheTtl', options.cacheTtl ?? DEFAULTS.cacheTtl, 0),
     rpcTimeout: duration('rpcTimeout', options.rpcTimeout ?? DEFAULTS.rpcTimeout, 1),

@@ -108,17 +108,23 @@ export class PrimaryTracker {
     this.#pollTimer = setInterval(() => void this.refresh(), this.#config.pollInterval);
     this.#pollTimer.unref();
     void this.refresh();
-    const deadline = AbortSignal.timeout(this.#config.startTimeout);
-    const combined = signal ? AbortSignal.any([signal, deadline]) : deadline;
-    while (this.#role === 'unknown') {
-      try {
-        await this.waitForChange(combined);
-      } catch (error) {
-        if (signal?.aborted) throw error;
-        // An election that outlasts the start timeout: start anyway, writes wait for a primary.
-        this.#config.logger.warn({ timeoutMs: this.#config.startTimeout }, 'no LiteFS primary known yet; writes will wait for one');
-        return;
+    // A timer that keeps the process alive: nothing else may be running yet while open() waits.
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(), this.#config.startTimeout);
+    const combined = signal ? AbortSignal.any([signal, deadline.signal]) : deadline.signal;
+    try {
+      while (this.#role === 'unknown') {
+        try {
+          await this.waitForChange(combined);
+        } catch (error) {
+          if (signal?.aborted) throw error;
+          // An election that outlasts the start timeout: start anyway, writes wait for a primary.
+          this.#config.logger.warn({ timeoutMs: this.#config.startTimeout }, 'no LiteFS primary known yet; writes will wait for one');
+          return;
+        }
       }
+    } finally {
+      clearTimeout(timer);
     }
   }
 

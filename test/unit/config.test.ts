@@ -15,6 +15,8 @@ test('defaults match the seed (EctoLiteFS) where it has one', () => {
   assert.equal(config.rpcTimeout, 15_000);
   assert.equal(config.tableName, DEFAULTS.tableName);
   assert.ok(Object.isFrozen(config));
+  assert.equal(resolveConfig({ ...base, eventStreamUrl: false }).infoUrl, 'http://localhost:20202/info');
+  assert.equal(resolveConfig({ ...base, eventStreamUrl: 'http://litefs:9000/events' }).infoUrl, 'http://litefs:9000/info');
 });
 
 for (const [options, option, fragment] of [

@@ -33,7 +33,7 @@ export class PrimaryService {
   }
 
   async handle(request: Request, signal: AbortSignal): Promise<Response> {
-    if (request.op === 'status') return { ok: true, status: this.#deps.status() };
+    if (request.op === 'status') return { ok: true, status: await this.#deps.status() };
     if (!this.#deps.isPrimary()) {
       const primary = this.#deps.knownPrimary();
       throw new NotPrimaryError('This node is not the primary; the call was not run.', primary === undefined ? {} : { knownPrimary: primary });

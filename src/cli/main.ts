@@ -1,0 +1,84 @@
+#!/usr/bin/env node
+// The `litefs-forward` command. `litefs-forward status --url <advertise URL>…` asks each node's forwarding
+// endpoint for its status over the signed RPC channel and prints a table (or JSON with --json).
+import { parseArgs } from 'node:util';
+import { formatTable, queryStatuses } from './status.js';
+
+const HELP = `Usage: litefs-forward status --url <url> [--url <url>…] [options]
+
+Asks each node's forwarding endpoint (its advertiseUrl) for its status over the signed
+RPC channel, and prints role, primary, detection signals, TXID and replication lag.
+
+Options:
+  -u, --url <url>      a node's advertise URL, e.g. http://10.0.0.5:20203 (repeatable)
+  -s, --secret <s>     the cluster's shared secret (default: $LITEFS_FORWARD_SECRET)
+  -t, --timeout <ms>   how long to wait for each node (default 5000)
+      --json           print a JSON array: [{ url, ok, status } | { url, ok: false, error: { code, message } }]
+  -h, --help           show this help
+
+Exit status: 0 when every node answered, 1 when a node is unreachable or refused
+the request (the error code is printed, e.g. UNAUTHORIZED when secrets differ),
+2 on a usage error.
+`;
+
+async function main(argv: string[]): Promise<number> {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (error) {
+    return usage((error as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const [command, ...extra] = positionals;
+  if (command === undefined) return usage('missing command');
+  if (command !== 'status') return usage(`unknown command ${JSON.stringify(command)}`);
+  if (extra.length > 0) return usage(`unexpected argument ${JSON.stringify(extra[0])}`);
+  const urls = values.url ?? [];
+  if (urls.length === 0) return usage('at least one --url is required');
+  const secret = values.secret ?? process.env.LITEFS_FORWARD_SECRET ?? '';
+  if (secret === '') return usage('no secret: pass --secret or set LITEFS_FORWARD_SECRET');
+  const timeoutMs = Number(values.timeout ?? 5_000);
+  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) return usage(`--timeout must be a positive integer (ms), got ${JSON.stringify(values.timeout)}`);
+
+  const reports = await queryStatuses(urls, { secret, timeoutMs });
+  process.stdout.write(values.json ? `${JSON.stringify(reports, null, 2)}\n` : `${formatTable(reports)}\n`);
+  const failed = reports.filter((report) => !report.ok);
+  for (const report of failed) {
+    if (!report.ok) process.stderr.write(`litefs-forward: ${report.url}: ${report.error.code}: ${report.error.message}\n`);
+  }
+  return failed.length > 0 ? 1 : 0;
+}
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      url: { type: 'string', short: 'u', multiple: true },
+      secret: { type: 'string', short: 's' },
+      timeout: { type: 'string', short: 't' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+}
+
+function usage(message: string): number {
+  process.stderr.write(`litefs-forward: ${message}\n\n${HELP}`);
+  return 2;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`litefs-forward: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -15,6 +15,7 @@ interface RemoteSession {
   readonly startedAt: number;
   lastSeq: number;
   lastAnswer: SessionAnswer | undefined;
+  lastError: unknown;
   idleTimer: NodeJS.Timeout;
   totalTimer: NodeJS.Timeout;
 }
@@ -63,6 +64,7 @@ export class RemoteSessions {
         startedAt: Date.now(),
         lastSeq: 0,
         lastAnswer: undefined,
+        lastError: undefined,
         idleTimer: this.#timer(id, this.#options.idleTimeoutMs, 'idle'),
         totalTimer: this.#timer(id, this.#options.totalTimeoutMs, 'total'),
       };
@@ -81,17 +83,23 @@ export class RemoteSessions {
       throw new LiteFSForwardError('TRANSACTION_EXPIRED', 'The remote transaction no longer exists on the primary (timed out, rolled back, or the primary changed). Run the transaction again.');
     }
     if (seq === entry.lastSeq && entry.lastAnswer !== undefined) return entry.lastAnswer;
+    if (seq === entry.lastSeq && entry.lastError !== undefined) throw entry.lastError;
     if (seq !== entry.lastSeq + 1) throw new LiteFSForwardError('PROTOCOL_ERROR', `Transaction step ${seq} arrived after step ${entry.lastSeq}.`);
     entry.idleTimer.refresh();
     let answer: SessionAnswer;
     try {
       answer = step(entry.session);
     } catch (error) {
+      // A failed statement is still a step: SQLite undid only that statement, and the transaction goes on.
+      entry.lastSeq = seq;
+      entry.lastAnswer = undefined;
+      entry.lastError = error;
       if (end !== undefined || !entry.session.open) this.#forget(id, entry, seq, undefined);
       throw error;
     }
     entry.lastSeq = seq;
     entry.lastAnswer = answer;
+    entry.lastError = undefined;
     if (end !== undefined || !entry.session.open) this.#forget(id, entry, seq, answer);
     return answer;
   }

@@ -6,10 +6,13 @@ import { after, before, describe, test } from 'node:test';
 import { Kysely } from 'kysely';
 import { drizzle } from '../../src/adapters/drizzle/index.js';
 import { LiteFSDialect } from '../../src/adapters/kysely/index.js';
+import { PrismaLiteFS } from '../../src/adapters/prisma/index.js';
 import { type LiteFSDatabase, openDatabase } from '../../src/index.js';
 import { Cluster, type ClusterNode } from '../harness/cluster.js';
+import { PrismaClient } from '../fixtures/prisma/generated/client.js';
 import { runDrizzleScenario, schema } from '../unit/adapters/drizzle-app.js';
 import { type KyselyAppDatabase, runKyselyScenario } from '../unit/adapters/kysely-app.js';
+import { runPrismaScenario } from '../unit/adapters/prisma-app.js';
 import { appSpec, query, SECRET } from './support/app.js';
 
 describe('adapters on a real LiteFS replica', { timeout: 300_000 }, () => {
@@ -53,5 +56,17 @@ describe('adapters on a real LiteFS replica', { timeout: 300_000 }, () => {
     await runDrizzleScenario(db);
     assert.ok((await replica.status()).forwarding.forwarded > before, 'the writes were forwarded');
     assert.ok(query<{ n: number }>(node1, 'SELECT count(*) AS n FROM drizzle_users')[0]!.n > 0, 'the rows are on the primary');
+  });
+
+  test('Prisma', async () => {
+    const prisma = new PrismaClient({ adapter: new PrismaLiteFS(replica) });
+    try {
+      const before = (await replica.status()).forwarding.forwarded;
+      await runPrismaScenario(prisma);
+      assert.ok((await replica.status()).forwarding.forwarded > before, 'the writes were forwarded');
+      assert.ok(query<{ n: number }>(node1, 'SELECT count(*) AS n FROM prisma_users')[0]!.n > 0, 'the rows are on the primary');
+    } finally {
+      await prisma.$disconnect();
+    }
   });
 });

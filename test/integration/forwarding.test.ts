@@ -90,4 +90,14 @@ describe('forwarding from a replica to the primary (two processes)', () => {
     // The write queue is free again: a plain write goes through at once.
     await replica.process.call('run', 'INSERT INTO items (name) VALUES (?)', ['after-rollback']);
   });
+
+  test('a statement that fails inside a remote transaction leaves the transaction usable', async () => {
+    const tx = await replica.process.begin();
+    await replica.process.txCall(tx, 'run', 'INSERT INTO items (name) VALUES (?)', ['in-tx-1']);
+    await assert.rejects(replica.process.txCall(tx, 'run', 'INSERT INTO items (name) VALUES (?)', ['first']), { code: 'SQLITE_CONSTRAINT_UNIQUE' });
+    await replica.process.txCall(tx, 'run', 'INSERT INTO items (name) VALUES (?)', ['in-tx-2']);
+    await replica.process.txCall(tx, 'commit');
+    assert.deepEqual(primary.read((db) => db.prepare("SELECT name FROM items WHERE name LIKE 'in-tx-%' ORDER BY name").all()), [{ name: 'in-tx-1' }, { name: 'in-tx-2' }]);
+    assert.equal(((await primary.process.status()) as { forwarding: { sessions: number } }).forwarding.sessions, 0);
+  });
 });

@@ -29,10 +29,11 @@ test('the documented defaults are the real ones', () => {
 });
 
 test('the README quotes each adapter example exactly as it compiles', () => {
-  for (const name of ['kysely', 'drizzle']) {
+  for (const name of ['kysely', 'drizzle', 'prisma']) {
     const source = readFileSync(new URL(`../../../examples/adapters/${name}.ts`, import.meta.url), 'utf8')
       .replace(/'\.\.\/\.\.\/src\/adapters\/(\w+)\/index\.js'/g, "'litefs-forward/$1'")
       .replace("'../../src/index.js'", "'litefs-forward'")
+      .replace("'../../test/fixtures/prisma/generated/client.js'", "'./generated/prisma/client.js'")
       .trimEnd();
     assert.ok(readme.includes(source), `the README's ${name} example differs from examples/adapters/${name}.ts`);
   }

@@ -2,7 +2,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { LiteFSDatabase } from '../database.js';
 import { CHANNELS, type ForwardContext, type RoleChangeEvent } from '../diagnostics.js';
-import type { Role } from '../types.js';
+import type { Role, Status } from '../types.js';
 
 /** prom-client, passed in so that it stays an optional peer dependency. */
 export interface PromClient {
@@ -62,31 +62,21 @@ export function createMetrics(client: PromClient, database: LiteFSDatabase, opti
       for (const name of ROLES) this.set({ role: name }, database.role === name ? 1 : 0);
     },
   });
-  const inFlight = new client.Gauge({
-    name: `${prefix}forward_in_flight`,
-    help: 'Forwarded calls waiting for the primary.',
-    registers,
-    async collect() {
-      this.set((await database.status()).forwarding.inFlight);
-    },
-  });
-  const sessions = new client.Gauge({
-    name: `${prefix}remote_transactions`,
-    help: 'Replicas’ transactions open on this primary.',
-    registers,
-    async collect() {
-      this.set((await database.status()).forwarding.sessions);
-    },
-  });
-  const lag = new client.Gauge({
-    name: `${prefix}replication_lag_seconds`,
-    help: 'Time since this node last heard from the primary, from LiteFS’s .lag file.',
-    registers,
-    async collect() {
-      const { lagMs } = await database.status();
-      if (lagMs !== undefined) this.set(lagMs / 1000);
-    },
-  });
+  const fromStatus = (name: string, help: string, read: (status: Status) => number | undefined): Gauge =>
+    new client.Gauge({
+      name: `${prefix}${name}`,
+      help,
+      registers,
+      async collect() {
+        const value = read(await database.status());
+        if (value !== undefined) this.set(value);
+      },
+    });
+  const inFlight = fromStatus('forward_in_flight', 'Forwarded calls waiting for the primary.', (status) => status.forwarding.inFlight);
+  const sessions = fromStatus('remote_transactions', 'Replicas’ transactions open on this primary.', (status) => status.forwarding.sessions);
+  const lag = fromStatus('replication_lag_seconds', 'Time since this node last heard from the primary, from LiteFS’s .lag file.', (status) =>
+    status.lagMs === undefined ? undefined : status.lagMs / 1000,
+  );
 
   const mine = (event: { node: string; database: string }): boolean => event.node === database.hostname && event.database === database.databaseName;
   const onEnd = (message: unknown): void => {

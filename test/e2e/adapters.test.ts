@@ -1,19 +1,18 @@
 // The ORM adapters on a real LiteFS replica: the same application code as in the unit tests, with only the
 // construction line changed, runs in this process against node2's mount and forwards to node1's app.
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Kysely } from 'kysely';
 import { drizzle } from '../../src/adapters/drizzle/index.js';
 import { LiteFSDialect } from '../../src/adapters/kysely/index.js';
 import { PrismaLiteFS } from '../../src/adapters/prisma/index.js';
-import { type LiteFSDatabase, openDatabase } from '../../src/index.js';
+import type { LiteFSDatabase } from '../../src/index.js';
 import { Cluster, type ClusterNode } from '../harness/cluster.js';
 import { PrismaClient } from '../fixtures/prisma/generated/client.js';
 import { runDrizzleScenario, schema } from '../unit/adapters/drizzle-app.js';
 import { type KyselyAppDatabase, runKyselyScenario } from '../unit/adapters/kysely-app.js';
 import { runPrismaScenario } from '../unit/adapters/prisma-app.js';
-import { appSpec, query, SECRET } from './support/app.js';
+import { appSpec, openOnNode, query } from './support/app.js';
 
 describe('adapters on a real LiteFS replica', { timeout: 300_000 }, () => {
   let cluster: Cluster;
@@ -24,17 +23,8 @@ describe('adapters on a real LiteFS replica', { timeout: 300_000 }, () => {
   before(async () => {
     cluster = await Cluster.start({ nodes: 2, lease: 'consul', dbName: 'app.db', app: (node) => appSpec(node) });
     [node1, node2] = cluster.nodes as [ClusterNode, ClusterNode];
-    replica = await openDatabase({
-      path: node2.dbPath,
-      mode: 'litefs',
-      primaryFile: join(node2.mountDir, '.primary'),
-      eventStreamUrl: `${node2.httpUrl}/events`,
-      hostname: 'node2',
-      // This process only reads and forwards; it never becomes primary here, so nobody dials this address.
-      advertiseUrl: 'http://127.0.0.1:9',
-      listen: false,
-      secret: SECRET,
-    });
+    // This process only reads and forwards; it never becomes primary here, so nobody dials its address.
+    replica = await openOnNode(node2);
     assert.equal(replica.role, 'replica');
   });
   after(async () => {

@@ -1,12 +1,11 @@
 // A node that still believes it is primary when LiteFS has handed the lease away: its next write is rejected by
 // LiteFS, which demotes it at once, and the write is forwarded to the new primary instead of failing.
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type LiteFSDatabase, openDatabase, type RoleChange } from '../../src/index.js';
+import type { LiteFSDatabase, RoleChange } from '../../src/index.js';
 import { Cluster, type ClusterNode, freePort } from '../harness/cluster.js';
 import { waitFor } from '../harness/util.js';
-import { appSpec, query, SECRET } from './support/app.js';
+import { appSpec, openOnNode, query } from './support/app.js';
 
 describe('demotion on a write rejected by LiteFS', { timeout: 300_000 }, () => {
   let cluster: Cluster;
@@ -19,18 +18,7 @@ describe('demotion on a write rejected by LiteFS', { timeout: 300_000 }, () => {
     [node1, node2] = cluster.nodes as [ClusterNode, ClusterNode];
     const port = await freePort();
     // No event stream and a slow poll: this instance learns of the hand-off only from LiteFS refusing its write.
-    stale = await openDatabase({
-      path: node1.dbPath,
-      mode: 'litefs',
-      primaryFile: join(node1.mountDir, '.primary'),
-      eventStreamUrl: false,
-      infoUrl: `${node1.httpUrl}/info`,
-      pollInterval: 600_000,
-      hostname: 'node1',
-      advertiseUrl: `http://127.0.0.1:${port}`,
-      listen: { host: '127.0.0.1', port },
-      secret: SECRET,
-    });
+    stale = await openOnNode(node1, { eventStreamUrl: false, pollInterval: 600_000, advertiseUrl: `http://127.0.0.1:${port}`, listen: { host: '127.0.0.1', port } });
     assert.equal(stale.role, 'primary');
   });
   after(async () => {

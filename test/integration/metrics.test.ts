@@ -1,26 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as client from 'prom-client';
-import { openDatabase } from '../../src/index.js';
 import { createMetrics } from '../../src/metrics/index.js';
-import { freePort, nodeOptions } from '../support/fake-cluster.js';
-import { FakeLiteFS } from '../support/fake-litefs.js';
+import { startInProcessPair } from '../support/fake-cluster.js';
 
 test('Prometheus metrics count forwarded calls by outcome, for their own database only', async (t) => {
-  const primaryLiteFS = await FakeLiteFS.start({ isPrimary: true });
-  const replicaLiteFS = await FakeLiteFS.start({ isPrimary: false, primaryHostname: 'node-a' });
-  const port = await freePort();
-  const primary = await openDatabase(nodeOptions('node-a', primaryLiteFS, { listen: { host: '127.0.0.1', port }, advertiseUrl: `http://127.0.0.1:${port}` }));
-  // The replica reads the primary's file: a stand-in for replication.
-  const replica = await openDatabase(nodeOptions('node-b', replicaLiteFS, { path: primaryLiteFS.databasePath }));
+  const { primary, replica, close } = await startInProcessPair();
   const registry = new client.Registry();
   const metrics = createMetrics(client, replica, { registry });
   t.after(async () => {
     metrics.close();
-    await replica.close();
-    await primary.close();
-    await primaryLiteFS.close();
-    await replicaLiteFS.close();
+    await close();
   });
 
   await primary.exec('CREATE TABLE t (v TEXT UNIQUE)');

@@ -1,5 +1,5 @@
 import BetterSqlite3 from 'better-sqlite3';
-import type { LiteFSForwardOptions } from '../../src/index.js';
+import { type LiteFSDatabase, type LiteFSForwardOptions, openDatabase } from '../../src/index.js';
 import { FakeLiteFS } from './fake-litefs.js';
 import { NodeProcess } from './node-process.js';
 
@@ -105,4 +105,26 @@ export async function freePort(): Promise<number> {
       server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
     });
   });
+}
+
+/**
+ * A primary and a replica as two databases in this process. The replica opens the primary's own file, which stands
+ * in for LiteFS's replication (instant, no lag), and forwards every write over HTTP.
+ */
+export async function startInProcessPair(extra: Partial<LiteFSForwardOptions> = {}): Promise<{ primary: LiteFSDatabase; replica: LiteFSDatabase; close(): Promise<void> }> {
+  const primaryLiteFS = await FakeLiteFS.start({ isPrimary: true });
+  const replicaLiteFS = await FakeLiteFS.start({ isPrimary: false, primaryHostname: 'node-a' });
+  const port = await freePort();
+  const primary = await openDatabase(nodeOptions('node-a', primaryLiteFS, { ...extra, listen: { host: '127.0.0.1', port }, advertiseUrl: `http://127.0.0.1:${port}` }));
+  const replica = await openDatabase(nodeOptions('node-b', replicaLiteFS, { ...extra, path: primaryLiteFS.databasePath }));
+  return {
+    primary,
+    replica,
+    close: async () => {
+      await replica.close();
+      await primary.close();
+      await replicaLiteFS.close();
+      await primaryLiteFS.close();
+    },
+  };
 }

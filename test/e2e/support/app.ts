@@ -1,7 +1,9 @@
 // Shared by the end-to-end suites: how to run the example app on a cluster node, and how to read a node's data.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { type LiteFSDatabase, type LiteFSForwardOptions, openDatabase } from '../../../src/index.js';
 import type { ClusterNode } from '../../harness/cluster.js';
 
 export const SECRET = 'e2e-cluster-secret-0123456789abcdef0123';
@@ -41,3 +43,22 @@ export function query<T>(node: ClusterNode, sql: string, ...params: unknown[]): 
 
 export const names = (node: ClusterNode): string[] => query<{ name: string }>(node, 'SELECT name FROM items ORDER BY id').map((row) => row.name);
 
+
+/**
+ * Opens the library in this process on a node's mount, next to that node's app. It must not become primary with
+ * an address nobody can reach: give it `advertiseUrl` and `listen` when it may.
+ */
+export function openOnNode(node: ClusterNode, options: Partial<LiteFSForwardOptions> = {}): Promise<LiteFSDatabase> {
+  return openDatabase({
+    path: node.dbPath,
+    mode: 'litefs',
+    primaryFile: join(node.mountDir, '.primary'),
+    eventStreamUrl: `${node.httpUrl}/events`,
+    infoUrl: `${node.httpUrl}/info`,
+    hostname: node.name,
+    advertiseUrl: 'http://127.0.0.1:9',
+    listen: false,
+    secret: SECRET,
+    ...options,
+  });
+}

@@ -5,32 +5,20 @@ import { after, before, test } from 'node:test';
 import { Kysely } from 'kysely';
 import { drizzle } from '../../../src/adapters/drizzle/index.js';
 import { LiteFSDialect } from '../../../src/adapters/kysely/index.js';
-import { type LiteFSDatabase, openDatabase } from '../../../src/index.js';
-import { freePort, nodeOptions } from '../../support/fake-cluster.js';
-import { FakeLiteFS } from '../../support/fake-litefs.js';
+import type { LiteFSDatabase } from '../../../src/index.js';
+import { startInProcessPair } from '../../support/fake-cluster.js';
 import { runDrizzleScenario, schema, transfer as drizzleTransfer } from './drizzle-app.js';
 import { type KyselyAppDatabase, runKyselyScenario, transfer as kyselyTransfer } from './kysely-app.js';
 
-let primaryLiteFS: FakeLiteFS;
-let replicaLiteFS: FakeLiteFS;
-let primary: LiteFSDatabase;
 let replica: LiteFSDatabase;
+let close: (() => Promise<void>) | undefined;
 
 before(async () => {
-  primaryLiteFS = await FakeLiteFS.start({ isPrimary: true });
-  replicaLiteFS = await FakeLiteFS.start({ isPrimary: false, primaryHostname: 'node-a' });
-  const port = await freePort();
-  primary = await openDatabase(nodeOptions('node-a', primaryLiteFS, { listen: { host: '127.0.0.1', port }, advertiseUrl: `http://127.0.0.1:${port}` }));
-  replica = await openDatabase(nodeOptions('node-b', replicaLiteFS, { path: primaryLiteFS.databasePath }));
+  ({ replica, close } = await startInProcessPair());
   assert.equal(replica.role, 'replica');
 });
 
-after(async () => {
-  await replica?.close();
-  await primary?.close();
-  await replicaLiteFS?.close();
-  await primaryLiteFS?.close();
-});
+after(() => close?.());
 
 test('Kysely: the application scenario passes on a replica, and concurrent transactions stay apart', async () => {
   const db = new Kysely<KyselyAppDatabase>({ dialect: new LiteFSDialect({ database: replica }) });

@@ -4,25 +4,19 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { PrismaLiteFS } from '../../../src/adapters/prisma/index.js';
-import { type LiteFSDatabase, openDatabase } from '../../../src/index.js';
+import type { LiteFSDatabase } from '../../../src/index.js';
 import { PrismaClient } from '../../fixtures/prisma/generated/client.js';
-import { freePort, nodeOptions } from '../../support/fake-cluster.js';
-import { FakeLiteFS } from '../../support/fake-litefs.js';
+import { startInProcessPair } from '../../support/fake-cluster.js';
 import { isUniqueViolation, runPrismaScenario, transfer } from './prisma-app.js';
 
-let primaryLiteFS: FakeLiteFS;
-let replicaLiteFS: FakeLiteFS;
 let primary: LiteFSDatabase;
 let replica: LiteFSDatabase;
+let close: (() => Promise<void>) | undefined;
 let onReplica: PrismaClient;
 let onPrimary: PrismaClient;
 
 before(async () => {
-  primaryLiteFS = await FakeLiteFS.start({ isPrimary: true });
-  replicaLiteFS = await FakeLiteFS.start({ isPrimary: false, primaryHostname: 'node-a' });
-  const port = await freePort();
-  primary = await openDatabase(nodeOptions('node-a', primaryLiteFS, { listen: { host: '127.0.0.1', port }, advertiseUrl: `http://127.0.0.1:${port}` }));
-  replica = await openDatabase(nodeOptions('node-b', replicaLiteFS, { path: primaryLiteFS.databasePath }));
+  ({ primary, replica, close } = await startInProcessPair());
   assert.equal(replica.role, 'replica');
   onReplica = new PrismaClient({ adapter: new PrismaLiteFS(replica) });
   onPrimary = new PrismaClient({ adapter: new PrismaLiteFS(primary) });
@@ -31,10 +25,7 @@ before(async () => {
 after(async () => {
   await onReplica?.$disconnect();
   await onPrimary?.$disconnect();
-  await replica?.close();
-  await primary?.close();
-  await replicaLiteFS?.close();
-  await primaryLiteFS?.close();
+  await close?.();
 });
 
 test('a statement that fails in a remote transaction leaves the transaction usable, and its rollback ends it', async () => {

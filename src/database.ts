@@ -37,6 +37,7 @@ import type {
   TransactionOptions,
 } from './types.js';
 import { sleep } from './util/abort.js';
+import { newIdempotencyKey } from './util/idempotency-key.js';
 import { decodeResult, encodeParams, type WireResult } from './wire/codec.js';
 import type { Request, StatementMode } from './wire/protocol.js';
 
@@ -539,7 +540,7 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
         if (!(error instanceof NotPrimaryError) || this.#mode === 'local') throw error;
       }
     }
-    key ??= this.#config.exactlyOnce ? randomUUID() : undefined;
+    key ??= this.#config.exactlyOnce ? newIdempotencyKey() : undefined;
     for (;;) {
       try {
         return await this.#forward(call, key, options);
@@ -691,7 +692,7 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
         await step((s, t) => ({ op: 'tx', session, seq: s, action: 'exec', sql, timeoutMs: t }), callOptions, sql);
       },
       commit: async (callOptions) => {
-        const key = callOptions.idempotencyKey ?? (this.#config.exactlyOnce ? randomUUID() : undefined);
+        const key = callOptions.idempotencyKey ?? (this.#config.exactlyOnce ? newIdempotencyKey() : undefined);
         const { txid } = await step((s, t) => ({ op: 'tx', session, seq: s, action: 'commit', ...(key ? { key } : {}), timeoutMs: t }), callOptions);
         this.#counters.forwarded++;
         await this.#afterRemoteCommit(txid, undefined, callOptions);

@@ -67,12 +67,16 @@ export function createRpcHandler(options: RpcHandlerOptions): RpcHandler {
       } catch {
         return signedReply(res, options.secret, verdict.nonce, 400, { ok: false, error: { code: 'PROTOCOL_ERROR', message: 'The request body is not a valid litefs-forward request.' } });
       }
-      // A replica that hangs up stops waiting for the queue; work already running completes and is recorded.
-      const gone = new AbortController();
-      res.once('close', () => gone.abort());
+      // A replica that hangs up, or whose deadline passes, stops waiting for the queue; work already running
+      // completes and is recorded. One controller and one timer: this is on every call's path.
+      const stop = new AbortController();
       const timeoutMs = Math.min(Math.max(Number(request.timeoutMs) || 0, 1), MAX_REQUEST_TIMEOUT_MS);
-      const signal = AbortSignal.any([gone.signal, AbortSignal.timeout(timeoutMs)]);
-      options.service.handle(request, signal).then(
+      const timer = setTimeout(() => stop.abort(), timeoutMs);
+      res.once('close', () => {
+        clearTimeout(timer);
+        if (!res.writableFinished) stop.abort();
+      });
+      options.service.handle(request, stop.signal).then(
         (response) => signedReply(res, options.secret, verdict.nonce, 200, response),
         (error: unknown) => signedReply(res, options.secret, verdict.nonce, 200, { ok: false, error: toWireError(error) }),
       );

@@ -68,11 +68,15 @@ export class Forwarder {
           void this.#tracker.refresh();
         }
       }
-      try {
-        await sleep(backoffDelay(attempt, BACKOFF_BASE_MS, BACKOFF_CAP_MS) + 1, signal);
-      } catch {
-        throw this.#deadlineError(options, endpoint, lastError, maybeApplied, startedAt);
-      }
+      // A change of primary ends the backoff early: the new one is worth trying at once.
+      const pause = new AbortController();
+      const pauseSignal = AbortSignal.any([signal, pause.signal]);
+      await Promise.race([
+        sleep(backoffDelay(attempt, BACKOFF_BASE_MS, BACKOFF_CAP_MS) + 1, pauseSignal).catch(() => {}),
+        this.#tracker.waitForChange(pauseSignal).catch(() => {}),
+      ]);
+      pause.abort();
+      if (signal.aborted) throw this.#deadlineError(options, endpoint, lastError, maybeApplied, startedAt);
     }
   }
 

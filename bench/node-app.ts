@@ -123,10 +123,9 @@ async function stopServer(): Promise<void> {
   });
 }
 
-async function open(options: Partial<LiteFSForwardOptions> = {}): Promise<{ role: string; openMs: number }> {
-  const startedAt = performance.now();
-  if (server === undefined) await startServer();
-  db = await openDatabase({
+/** This node's library settings: LiteFS's hostname, and the endpoint this process serves itself. */
+function databaseOptions(options: Partial<LiteFSForwardOptions>): LiteFSForwardOptions {
+  return {
     path: config.dbPath,
     mode: 'litefs',
     primaryFile: `${config.mountDir}/.primary`,
@@ -137,25 +136,20 @@ async function open(options: Partial<LiteFSForwardOptions> = {}): Promise<{ role
     secret: config.secret,
     startTimeout: 60_000,
     ...options,
-  });
+  };
+}
+
+async function open(options: Partial<LiteFSForwardOptions> = {}): Promise<{ role: string; openMs: number }> {
+  const startedAt = performance.now();
+  if (server === undefined) await startServer();
+  db = await openDatabase(databaseOptions(options));
   db.onRoleChange((change) => roleChanges.push({ t: epochNow(), from: change.from, to: change.to, primary: change.primary, reason: change.reason, via: 'onRoleChange' }));
   return { role: db.role, openMs: performance.now() - startedAt };
 }
 
 async function openAlt(options: Partial<LiteFSForwardOptions>): Promise<{ role: string }> {
   await alt?.close();
-  alt = await openDatabase({
-    path: config.dbPath,
-    mode: 'litefs',
-    primaryFile: `${config.mountDir}/.primary`,
-    eventStreamUrl: `${config.litefsUrl}/events`,
-    hostname: config.name,
-    advertiseUrl: `http://127.0.0.1:${config.port}`,
-    listen: false,
-    secret: config.secret,
-    startTimeout: 60_000,
-    ...options,
-  });
+  alt = await openDatabase(databaseOptions(options));
   return { role: alt.role };
 }
 
@@ -233,12 +227,12 @@ async function interleavedReads(lib: LiteFSDatabase, path: string, args: ReadsAr
     // Sides: 0 = raw, 1 = raw (second connection), 2 = library. Every order of the three is used in turn.
     const orders = [
       [0, 1, 2],
-      [2, 0, 1],
-      [1, 2, 0],
-      [0, 2, 1],
-      [1, 0, 2],
-      [2, 1, 0],
-    ] as const;
+        [2, 0, 1],
+        [1, 2, 0],
+        [0, 2, 1],
+        [1, 0, 2],
+        [2, 1, 0],
+      ] as const;
     for (let round = 0; round < args.rounds; round++) {
       const sums = [0, 0, 0];
       for (let i = 0; i < args.perRound; i++) {
@@ -259,10 +253,10 @@ async function interleavedReads(lib: LiteFSDatabase, path: string, args: ReadsAr
       await new Promise((resolve) => setImmediate(resolve));
     }
     return {
-      queries: READ_QUERIES.map((query, q) => ({ name: query.name, raw: sideSummary(times[0]![q]!), raw2: sideSummary(times[1]![q]!), lib: sideSummary(times[2]![q]!) })),
-      roundRatios,
-      aaRatios,
-    };
+        queries: READ_QUERIES.map((query, q) => ({ name: query.name, raw: sideSummary(times[0]![q]!), raw2: sideSummary(times[1]![q]!), lib: sideSummary(times[2]![q]!) })),
+        roundRatios,
+        aaRatios,
+      };
   } finally {
     for (const connection of connections) connection.close();
   }

@@ -122,3 +122,18 @@ export class ChildHandle {
     await this.exited;
   }
 }
+
+/** The read comparison's answer, from node-app to the driver. */
+export interface SideSummary {
+  p50Us: number;
+  meanUs: number;
+  p90Us: number;
+}
+
+export interface InterleavedResult {
+  queries: { name: string; raw: SideSummary; raw2: SideSummary; lib: SideSummary }[];
+  /** Per round: total library time / total raw time. */
+  roundRatios: number[];
+  /** Per round: total time of the second raw connection / the first (the A/A comparison). */
+  aaRatios: number[];
+}

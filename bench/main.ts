@@ -15,7 +15,7 @@ import { Cluster, type ClusterNode, freePort } from '../test/harness/cluster.js'
 import { CLUSTER_ROOT_ENV } from '../test/harness/processes.js';
 import { type LinePanel, type Panel, renderChart } from './chart.js';
 import { type CodecReport, runCodecBench } from './codec.js';
-import { ChildHandle } from './ipc.js';
+import { ChildHandle, type InterleavedResult } from './ipc.js';
 import { type LeaseEvent, LiteFSEventLog } from './litefs-events.js';
 import type { LoopRecord, MemorySample, NodeAppConfig, RoleChangeRecord } from './node-app.js';
 import { type Figure, failedFigure, figure, table, type Target } from './report.js';
@@ -301,18 +301,6 @@ async function setupPhase(): Promise<void> {
     seedRows: P.seedRows,
     appProcesses: 'one Node process per node (bench/node-app.ts), each a LiteFSDatabase listening on its own loopback port',
   };
-}
-
-interface SideSummary {
-  p50Us: number;
-  meanUs: number;
-  p90Us: number;
-}
-
-interface InterleavedResult {
-  queries: { name: string; raw: SideSummary; raw2: SideSummary; lib: SideSummary }[];
-  roundRatios: number[];
-  aaRatios: number[];
 }
 
 function readFigures(result: InterleavedResult, prefix: string, where: string, target: Target | null): { ratio: number; perQuery: Record<string, unknown>[] } {

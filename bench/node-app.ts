@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
 import { CHANNELS, type LiteFSDatabase, type LiteFSForwardOptions, openDatabase, type RoleChangeEvent } from '../src/index.js';
-import { serveIpc } from './ipc.js';
+import { type InterleavedResult, type SideSummary, serveIpc } from './ipc.js';
 import { epochNow, errorMessage, sleep } from './util.js';
 import { INSERT_SQL, insertParams, READ_QUERIES, SCHEMA, SEED_SQL, seedParams } from './workload.js';
 
@@ -170,20 +170,6 @@ interface ReadsArgs {
   rows: number;
   /** Also run the comparison on a plain (non-FUSE) copy of the file, the library in local mode. */
   control: boolean;
-}
-
-interface SideSummary {
-  p50Us: number;
-  meanUs: number;
-  p90Us: number;
-}
-
-interface InterleavedResult {
-  queries: { name: string; raw: SideSummary; raw2: SideSummary; lib: SideSummary }[];
-  /** Per round: total library time / total raw time. */
-  roundRatios: number[];
-  /** Per round: total time of the second raw connection / the first (the A/A comparison). */
-  aaRatios: number[];
 }
 
 function sideSummary(values: number[]): SideSummary {

@@ -33,10 +33,6 @@ export class DatabaseTransaction implements Transaction {
     return this.#driver.readOnly;
   }
 
-  get ended(): boolean {
-    return this.#ended;
-  }
-
   run(sql: string, params?: BindParameters, options: CallOptions = {}): Promise<RunResult> {
     return this.#enqueue(() => this.#driver.query(sql, params, 'run', options)) as Promise<RunResult>;
   }

@@ -42,7 +42,6 @@ export class EventStream {
   readonly #stop = new AbortController();
   #connected = false;
   #loop: Promise<void> | undefined;
-  malformedLines = 0;
 
   constructor(options: EventStreamOptions, handlers: EventStreamHandlers) {
     this.#options = { connectTimeoutMs: 2_000, backoffBaseMs: 50, backoffCapMs: 2_000, ...options };
@@ -172,7 +171,6 @@ export class EventStream {
   }
 
   #malformed(line: string, reason: string): false {
-    this.malformedLines++;
     this.#options.logger.warn({ line: line.slice(0, 200), reason }, 'skipping malformed LiteFS event');
     return false;
   }

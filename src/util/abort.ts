@@ -6,10 +6,6 @@ export function abortError(signal: AbortSignal): Error {
   return new LiteFSForwardError('ABORTED', 'The call was aborted by its AbortSignal before it finished.', { cause: reason });
 }
 
-export function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw abortError(signal);
-}
-
 /** A sleep that ends early (rejecting) when the signal aborts, and never keeps the process alive. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {

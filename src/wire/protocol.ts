@@ -1,8 +1,6 @@
-import type { Role } from '../types.js';
 import type { WireParams, WireResult } from './codec.js';
 
 export const RPC_PATH = '/litefs-forward/v1/rpc';
-export const PROTOCOL_VERSION = 1;
 
 /** How a statement's result is shaped; the primary skips reading rows for `run`. */
 export const STATEMENT_MODES = ['run', 'get', 'all', 'values', 'query'] as const;
@@ -34,8 +32,3 @@ export interface WireError {
 export type Response =
   | { ok: true; result?: WireResult | WireResult[] | null; session?: string; status?: unknown; txid?: string }
   | { ok: false; error: WireError };
-
-export interface StatusPayload {
-  role: Role;
-  hostname: string;
-}

@@ -13,7 +13,7 @@ export interface TxCookieOptions {
 }
 
 /**
- * A `Set-Cookie` value for the `txnum` cookie. Defaults as litefs-js: `Path=/; HttpOnly; SameSite=Lax; Secure`.
+ * A `Set-Cookie` value for the `txnum` cookie. Defaults as litefs-js: `Path=/; HttpOnly; Secure; SameSite=Lax`.
  */
 export function getTxSetCookieHeader(value: number, options: TxCookieOptions = {}): string {
   const o = { path: '/', httpOnly: true, sameSite: 'lax' as TxCookieOptions['sameSite'], secure: true, ...options };
@@ -24,6 +24,7 @@ export function getTxSetCookieHeader(value: number, options: TxCookieOptions = {
   if (o.expires !== undefined) parts.push(`Expires=${o.expires.toUTCString()}`);
   if (o.httpOnly) parts.push('HttpOnly');
   if (o.secure) parts.push('Secure');
+  // The `cookie` package's attribute order, so headers compare equal to litefs-js's.
   if (o.sameSite === true || o.sameSite === 'strict') parts.push('SameSite=Strict');
   else if (o.sameSite === 'lax') parts.push('SameSite=Lax');
   else if (o.sameSite === 'none') parts.push('SameSite=None');

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
   createLiteFSJs,
+  getAllInstances,
   getInstanceInfo,
   getInstanceInfoSync,
   getInternalInstanceDomain,
@@ -112,6 +113,16 @@ describe('litefs-js functions that read LiteFS files (no database bound)', () =>
         if (value === undefined) delete process.env[key];
         else process.env[key] = value;
       }
+    }
+  });
+
+  test('getAllInstances off Fly.io is this host, "local"', async () => {
+    const saved = process.env.FLY_APP_NAME;
+    delete process.env.FLY_APP_NAME;
+    try {
+      assert.deepEqual(await getAllInstances(), { [hostname()]: 'local' });
+    } finally {
+      if (saved !== undefined) process.env.FLY_APP_NAME = saved;
     }
   });
 
@@ -248,10 +259,30 @@ describe('createLiteFSJs(db): litefs-js bound to a primary and a forwarding repl
     }
   });
 
+  test('checkCookieForTransactionalConsistency returns litefs-js’s result shapes, plus stale', async () => {
+    const litefs = createLiteFSJs(replica, { maxWait: 30 });
+    assert.deepEqual(await litefs.checkCookieForTransactionalConsistency(null), { type: 'ok' });
+    assert.deepEqual(await litefs.checkCookieForTransactionalConsistency('txnum=1'), { type: 'delete-cookie', setCookieHeader: DELETE_COOKIE });
+    const stale = await litefs.checkCookieForTransactionalConsistency('txnum=999');
+    assert.equal(stale.type, 'stale');
+    const replay = await createLiteFSJs(replica, { maxWait: 30, stale: 'fly-replay' }).checkCookieForTransactionalConsistency('txnum=999');
+    assert.deepEqual(replay, { type: 'replay', flyReplayHeader: 'instance=node-a', instance: 'node-a' });
+  });
+
   test('bindings share nothing: each answers for its own database', async () => {
     const [a, b] = [createLiteFSJs(primary), createLiteFSJs(replica)];
     assert.equal((await a.getInstanceInfo()).currentInstance, 'node-a');
     assert.equal((await b.getInstanceInfo()).currentInstance, 'node-b');
     assert.ok(Object.isFrozen(a));
   });
+});
+
+test('the package exports litefs-forward/litefs-js', async () => {
+  // A self-reference through package.json's `exports`, as an app's `import 'litefs-forward/litefs-js'` resolves it.
+  const specifier = 'litefs-forward/litefs-js';
+  const mod = (await import(specifier)) as Record<string, unknown>;
+  for (const name of ['createLiteFSJs', 'getInstanceInfo', 'getInstanceInfoSync', 'getTxNumber', 'waitForUpToDateTxNumber', 'getTxSetCookieHeader', 'getInternalInstanceDomain', 'getReplayResponse', 'getAllInstances']) {
+    assert.equal(typeof mod[name], 'function', `${name} is not exported`);
+  }
+  assert.equal(mod.TXID_NUM_COOKIE_NAME, 'txnum');
 });

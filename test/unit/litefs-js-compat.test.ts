@@ -274,6 +274,13 @@ describe('createLiteFSJs(db): litefs-js bound to a primary and a forwarding repl
     assert.equal((await a.getInstanceInfo()).currentInstance, 'node-a');
     assert.equal((await b.getInstanceInfo()).currentInstance, 'node-b');
     assert.ok(Object.isFrozen(a));
+    // Apps destructure the binding into their own module (`export const { ensurePrimary, … } = createLiteFSJs(db)`).
+    const { getInstanceInfo: info, ensurePrimary, appendTxNumberCookie } = createLiteFSJs(replica);
+    assert.equal((await info()).currentInstance, 'node-b');
+    assert.equal(await ensurePrimary(), true);
+    const headers = new Headers();
+    await appendTxNumberCookie(new Request('http://app/', { method: 'DELETE' }), headers);
+    assert.match(headers.get('set-cookie') ?? '', /^txnum=\d+;/);
   });
 });
 

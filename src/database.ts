@@ -678,7 +678,10 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
       this.#localTransactions.delete(expire);
     };
     const expire = (reason: string): void => {
-      if (!session.open) return finish();
+      if (!session.open) {
+        finish();
+        return;
+      }
       expired = new LiteFSForwardError('TRANSACTION_EXPIRED', `The transaction was rolled back: ${reason}. Nothing of it was applied; run it again, and end every begin() with commit() or rollback() (or \`await using\`).`);
       logger.warn({ reason }, 'litefs-forward rolled back a local write transaction');
       try {

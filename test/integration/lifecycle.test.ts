@@ -6,6 +6,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { CLOSE_GRACE_MS } from '../../src/database.js';
 import { type LiteFSDatabase, type LiteFSForwardOptions, openDatabase } from '../../src/index.js';
 import { RpcClient } from '../../src/replica/rpc-client.js';
+import { replicate, startPair } from '../support/fake-cluster.js';
 import { FakeLiteFS } from '../support/fake-litefs.js';
 
 const SECRET = 'lifecycle-test-secret-0123456789abcdef';
@@ -124,4 +125,27 @@ test('cold start on a new replica: openDatabase() waits for the file, within sta
   t.after(() => db.close());
   assert.equal(db.role, 'replica');
   assert.deepEqual(await db.all('SELECT x FROM t'), []);
+});
+
+test('with the defaults, a write forwarded while a failover takes longer than the old 15 s deadline still succeeds', async (t) => {
+  // A kill -9 failover with Consul's minimum lease (TTL 10 s, lock-delay 1 s) measured 18-20 s; 16.5 s here keeps
+  // the test short and is past the old default rpcTimeout of 15 s.
+  const ELECTION_MS = 16_500;
+  const { primary, replica, close } = await startPair();
+  t.after(close);
+  await primary.process.call('exec', 'CREATE TABLE t (v TEXT)');
+  await replicate(primary, replica);
+  // The election: the old primary has lost the lease and nobody holds it yet.
+  primary.litefs.setLease(false, undefined);
+  replica.litefs.setLease(false, undefined);
+  const startedAt = Date.now();
+  const write = replica.process.call('run', 'INSERT INTO t VALUES (?)', ['during-failover']).then(
+    () => 'ok',
+    (error: { code?: string }) => `failed with ${error.code} after ${Date.now() - startedAt} ms`,
+  );
+  await new Promise((resolve) => setTimeout(resolve, ELECTION_MS));
+  primary.litefs.setLease(true);
+  replica.litefs.setLease(false, 'node-a');
+  assert.equal(await write, 'ok');
+  assert.deepEqual(primary.read((db) => db.prepare('SELECT v FROM t').all()), [{ v: 'during-failover' }]);
 });

@@ -30,7 +30,11 @@ export interface LiteFSForwardOptions {
   tableName?: string;
   /** How long a replica trusts its cached copy of the tracking table, in ms. Default 5 000. */
   cacheTtl?: number;
-  /** Deadline of a forwarded call, retries included, in ms. Default 15 000. */
+  /**
+   * Deadline of a forwarded call, retries included, in ms. Default 30 000: longer than a LiteFS failover with
+   * Consul's minimum lease (TTL 10 s + lock-delay 1 s, measured 18–20 s from kill -9 to a new primary), so a write
+   * in flight during a failover waits for the new primary instead of failing. Rule: TTL + lock-delay + 10 s or more.
+   */
   rpcTimeout?: number;
   /** This node's LiteFS hostname (`lease.hostname`). Default: the OS hostname. */
   hostname?: string;
@@ -56,13 +60,21 @@ export interface LiteFSForwardOptions {
   maxRequestBytes?: number;
   /** Largest accepted difference between a request's timestamp and the primary's clock, in ms. Default 30 000. */
   maxClockSkew?: number;
-  /** A remote transaction idle this long is rolled back, in ms. Default 10 000. */
+  /**
+   * A write transaction idle this long is rolled back, in ms: a replica's remote session, and a local `begin()` on
+   * the primary, which holds the write queue while open. The next call on it fails with TRANSACTION_EXPIRED.
+   * Default 10 000.
+   */
   transactionIdleTimeout?: number;
-  /** A remote transaction open this long is rolled back, in ms. Default 60 000. */
+  /** A write transaction (remote or local) open this long is rolled back, in ms. Default 60 000. */
   transactionTimeout?: number;
   /** Commit concurrent forwarded writes together, or `false` to commit each alone. */
   groupCommit?: GroupCommitOptions | false;
-  /** How long `open()` waits for LiteFS to report a role and for the database file to appear, in ms. Default 30 000. */
+  /**
+   * How long `open()` waits for the database file to appear (on a new replica, until the primary has created it
+   * and LiteFS has replicated it), in ms. `open()` does not wait for a role: reads are served as soon as the file
+   * exists, and a write made before a primary is known waits for one within its own `rpcTimeout`. Default 30 000.
+   */
   startTimeout?: number;
 }
 
@@ -103,7 +115,7 @@ export const DEFAULTS = Object.freeze({
   eventStreamUrl: 'http://localhost:20202/events',
   tableName: '_litefs_forward_primary',
   cacheTtl: 5_000,
-  rpcTimeout: 15_000,
+  rpcTimeout: 30_000,
   readYourWrites: true,
   readYourWritesTimeout: 5_000,
   idempotencyWindow: 3_600_000,
@@ -127,9 +139,10 @@ const SQL_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 const MIN_SECRET_BYTES = 32;
 
 export function resolveConfig(options: LiteFSForwardOptions): ResolvedConfig {
-  if (options === null || typeof options !== 'object') throw new ConfigError('options', options, 'an object');
+  if (options === null || typeof options !== 'object') throw new ConfigError('options', redacted(options), 'an object');
   for (const key of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.has(key)) throw new ConfigError(key, (options as unknown as Record<string, unknown>)[key], 'no such option; check the spelling against the README');
+    // The value is not echoed: a misspelled `secret` is still a secret.
+    if (!KNOWN_OPTIONS.has(key)) throw new ConfigError(key, redacted((options as unknown as Record<string, unknown>)[key]), 'no such option; check the spelling against the README');
   }
   const path = nonEmptyString('path', options.path);
   const mode = options.mode ?? DEFAULTS.mode;
@@ -193,10 +206,16 @@ export function resolveConfig(options: LiteFSForwardOptions): ResolvedConfig {
 function resolveListen(listen: LiteFSForwardOptions['listen'], advertiseUrl: string | undefined): ResolvedConfig['listen'] {
   if (listen === false) return false;
   if (listen !== undefined && (listen === null || typeof listen !== 'object')) throw new ConfigError('listen', listen, '{ host?, port? } or false');
-  const advertisedPort = advertiseUrl === undefined ? undefined : Number(new URL(advertiseUrl).port || 80);
+  const advertisedPort = advertiseUrl === undefined ? undefined : defaultPort(new URL(advertiseUrl));
   const port = listen?.port ?? advertisedPort;
   if (port === undefined) return false;
   return { host: nonEmptyString('listen.host', listen?.host ?? '0.0.0.0'), port: integer('listen.port', port, 0, 65_535) };
+}
+
+/** The URL's port, or its scheme's default: `URL.port` is empty for `https://host/` as for `http://host/`. */
+function defaultPort(url: URL): number {
+  if (url.port !== '') return Number(url.port);
+  return url.protocol === 'https:' ? 443 : 80;
 }
 
 function resolveLogger(logger: Logger | undefined): Logger {
@@ -246,7 +265,19 @@ function bool(option: string, value: unknown): boolean {
 function secretBytes(value: unknown): Buffer {
   const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : value instanceof Uint8Array ? Buffer.from(value) : undefined;
   if (bytes === undefined || bytes.length < MIN_SECRET_BYTES) {
-    throw new ConfigError('secret', typeof value === 'string' ? `<${Buffer.byteLength(value)} bytes>` : value, `a string or Uint8Array of at least ${MIN_SECRET_BYTES} bytes`);
+    throw new ConfigError('secret', redacted(value), `a string or Uint8Array of at least ${MIN_SECRET_BYTES} bytes`);
   }
   return bytes;
+}
+
+/**
+ * What an error may say about a value that could be a secret: its type and size, never its content. Decided by
+ * type alone, so no value of any type (object, array, number, typed array...) can reach a message.
+ */
+function redacted(value: unknown): string {
+  if (value === undefined || value === null || typeof value === 'boolean') return `<${String(value)}>`;
+  if (typeof value === 'string') return `<redacted string of ${Buffer.byteLength(value)} bytes>`;
+  if (value instanceof Uint8Array) return `<redacted ${value.constructor?.name ?? 'Uint8Array'} of ${value.byteLength} bytes>`;
+  if (Array.isArray(value)) return `<redacted array of ${value.length} items>`;
+  return `<redacted ${typeof value}>`;
 }

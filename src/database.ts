@@ -5,10 +5,11 @@ import BetterSqlite3 from 'better-sqlite3';
 import { type LiteFSForwardOptions, type ResolvedConfig, resolveConfig } from './config.js';
 import { ConsistencyScopes, WriteScope } from './consistency.js';
 import { isLiteFSMount, readLagFile, readPositionFile } from './detection/litefs-files.js';
+import { isMountUnavailableError, readingLocally } from './detection/mount-errors.js';
 import { PrimaryTracker } from './detection/primary-tracker.js';
 import { ReplicationPosition } from './detection/replication-position.js';
 import { closeChannel, type ForwardContext, forwardChannel, openChannel, type RoleChangeEvent, roleChangeChannel } from './diagnostics.js';
-import { LiteFSForwardError, NotPrimaryError, ReadYourWritesTimeoutError } from './errors.js';
+import { DatabaseUnavailableError, LiteFSForwardError, NotPrimaryError, ReadYourWritesTimeoutError } from './errors.js';
 import { ClusterTables } from './primary/cluster-tables.js';
 import { PrimaryService } from './primary/primary-service.js';
 import { RemoteSessions } from './primary/remote-sessions.js';
@@ -65,6 +66,8 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
   #server: Server | undefined;
   #purgeTimer: NodeJS.Timeout | undefined;
   #closing: Promise<void> | undefined;
+  /** Local write transactions still open, each with the function that rolls it back (on close). */
+  readonly #localTransactions = new Set<(reason: string) => void>();
   #counters = { inFlight: 0, forwarded: 0, failed: 0 };
 
   /** Use `openDatabase()`. */
@@ -74,9 +77,14 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
     this.#tracker = tracker;
     this.#position = position;
     this.#reader = new BetterSqlite3(config.path);
-    this.#reader.defaultSafeIntegers(config.safeIntegers);
+    try {
+      this.#reader.defaultSafeIntegers(config.safeIntegers);
+      this.#writer = new BetterSqlite3(config.path, { timeout: 0 });
+    } catch (error) {
+      this.#reader.close();
+      throw error;
+    }
     this.#readerCache = new StatementCache(this.#reader);
-    this.#writer = new BetterSqlite3(config.path, { timeout: 0 });
     this.#writer.defaultSafeIntegers(true);
     this.#writerCache = new StatementCache(this.#writer);
     this.#tables = new ClusterTables(config.tableName);
@@ -132,8 +140,9 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
         },
       });
       try {
-        await tracker.start();
-        if (tracker.role !== 'primary') await waitForFile(config.path, config.startTimeout);
+        tracker.start();
+        // Reads need only the file; a write made before a primary is known waits for one within its own deadline.
+        await waitForDatabaseFile(config.path, tracker, config.startTimeout);
       } catch (error) {
         await tracker.close();
         throw error;
@@ -143,10 +152,16 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
     }
     try {
       database = new LiteFSDatabase(config, mode, tracker, position);
-      await database.#start();
     } catch (error) {
       await tracker?.close();
       position?.close();
+      throw error;
+    }
+    try {
+      await database.#start();
+    } catch (error) {
+      // The port in use, say: release every connection, timer and socket this instance holds.
+      await database.close().catch(() => {});
       throw error;
     }
     return database;
@@ -254,7 +269,18 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
         if (!(error instanceof NotPrimaryError) || this.#mode === 'local') throw error;
       }
     }
-    return new DatabaseTransaction(await this.#remoteDriver(options));
+    for (;;) {
+      try {
+        return new DatabaseTransaction(await this.#remoteDriver(options));
+      } catch (error) {
+        if (!(error instanceof BecamePrimary)) throw error;
+      }
+      try {
+        return new DatabaseTransaction(await this.#localWriteDriver(options));
+      } catch (error) {
+        if (!(error instanceof NotPrimaryError)) throw error;
+      }
+    }
   }
 
   /** Runs `fn` in a transaction: committed when it resolves, rolled back when it throws. */
@@ -346,7 +372,8 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
         tables: this.#tables,
         sessions: this.#sessions,
         exactlyOnce: config.exactlyOnce,
-        isPrimary: () => this.role === 'primary',
+        // A closing primary takes no new work: replicas retry, and their retry finds the next primary.
+        isPrimary: () => this.role === 'primary' && this.#closing === undefined,
         knownPrimary: () => this.#tracker?.primaryHostname,
         readTxid: () => this.#readTxid(),
         status: () => this.status(),
@@ -496,11 +523,15 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
     try {
       entry = this.#readerCache.prepare(sql);
     } catch (error) {
+      if (isMountUnavailableError(error)) throw new DatabaseUnavailableError(error, { node: this.#config.hostname, sql });
       // A replica's schema may lag the primary's: let the primary judge the statement.
       if (this.#isWriter() || this.#mode === 'local') throw error;
     }
     if (entry !== undefined) {
-      if (entry.kind === 'read' || entry.kind === 'local-write') return executeLocal(this.#reader, entry, params, mode);
+      if (entry.kind === 'read' || entry.kind === 'local-write') {
+        const prepared = entry;
+        return readingLocally(() => executeLocal(this.#reader, prepared, params, mode), { node: this.#config.hostname, sql });
+      }
       if (entry.kind === 'transaction-control' || entry.kind === 'savepoint') throw transactionControlError(sql);
     }
     const result = await this.#write(
@@ -608,7 +639,8 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
   }
 
   #localReadDriver(): TransactionDriver {
-    const snapshot = new BetterSqlite3(this.#config.path, { readonly: true });
+    const context = { node: this.#config.hostname };
+    const snapshot = readingLocally(() => new BetterSqlite3(this.#config.path, { readonly: true }), context);
     snapshot.defaultSafeIntegers(this.#config.safeIntegers);
     const cache = new StatementCache(snapshot);
     snapshot.exec('BEGIN');
@@ -623,9 +655,9 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
       location: 'local',
       readOnly: true,
       query: async (sql, params, mode) => {
-        const entry = cache.prepare(sql);
+        const entry = readingLocally(() => cache.prepare(sql), { ...context, sql });
         if (entry.kind === 'transaction-control') throw transactionControlError(sql);
-        return executeLocal(snapshot, entry, params, mode);
+        return readingLocally(() => executeLocal(snapshot, entry, params, mode), { ...context, sql });
       },
       exec: async (sql) => {
         snapshot.exec(sql);
@@ -637,15 +669,48 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
 
   async #localWriteDriver(options: TransactionOptions): Promise<TransactionDriver> {
     const session = await WriteSession.begin(this.#queue, this.#writerCache, options.signal);
-    const safeIntegers = this.#config.safeIntegers;
+    const { safeIntegers, transactionIdleTimeout, transactionTimeout, logger } = this.#config;
+    // The session holds the write queue: a forgotten begin() must not hold it for good.
+    let expired: LiteFSForwardError | undefined;
+    const finish = (): void => {
+      clearTimeout(idleTimer);
+      clearTimeout(totalTimer);
+      this.#localTransactions.delete(expire);
+    };
+    const expire = (reason: string): void => {
+      if (!session.open) {
+        finish();
+        return;
+      }
+      expired = new LiteFSForwardError('TRANSACTION_EXPIRED', `The transaction was rolled back: ${reason}. Nothing of it was applied; run it again, and end every begin() with commit() or rollback() (or \`await using\`).`);
+      logger.warn({ reason }, 'litefs-forward rolled back a local write transaction');
+      try {
+        session.rollback();
+      } catch {}
+      finish();
+    };
+    const idleTimer = setTimeout(() => expire(`it was idle for ${transactionIdleTimeout} ms (transactionIdleTimeout)`), transactionIdleTimeout);
+    const totalTimer = setTimeout(() => expire(`it was open for ${transactionTimeout} ms (transactionTimeout)`), transactionTimeout);
+    idleTimer.unref();
+    totalTimer.unref();
+    this.#localTransactions.add(expire);
+    const use = <T>(fn: () => T): T => {
+      if (expired !== undefined) throw expired;
+      try {
+        return fn();
+      } finally {
+        if (session.open) idleTimer.refresh();
+        else finish();
+      }
+    };
     return {
       location: 'local',
       readOnly: false,
-      query: async (sql, params, mode) => shapeResult(session.query(sql, params, mode), mode, safeIntegers),
-      exec: async (sql) => session.exec(sql),
+      query: async (sql, params, mode) => use(() => shapeResult(session.query(sql, params, mode), mode, safeIntegers)),
+      exec: async (sql) => use(() => session.exec(sql)),
       commit: async (commitOptions) => {
         try {
-          session.commit(commitOptions.idempotencyKey === undefined ? undefined : this.#tables, commitOptions.idempotencyKey);
+          use(() => session.commit(commitOptions.idempotencyKey === undefined ? undefined : this.#tables, commitOptions.idempotencyKey));
         } catch (error) {
           if (isLeaseLostError(error)) {
             this.#tracker?.demote('LiteFS rejected a transaction commit');
@@ -655,7 +720,10 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
         }
         this.#scopes.observe(this.#readTxid());
       },
-      rollback: async () => session.rollback(),
+      // After an expiry the transaction is already rolled back: nothing is left to do.
+      rollback: async () => {
+        if (expired === undefined) use(() => session.rollback());
+      },
     };
   }
 
@@ -703,17 +771,18 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
     };
   }
 
+  /**
+   * Bounded by design (see CLOSE_GRACE_MS): sessions are rolled back first, because they hold the write queue and
+   * HTTP requests queued behind them would otherwise keep the HTTP drain waiting for their idle timeout.
+   */
   async #shutdown(): Promise<void> {
     clearInterval(this.#purgeTimer);
+    this.#rollBackSessions();
     const server = this.#server;
-    if (server) {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
-    }
-    this.#sessions.rollbackAll('the database is closing');
-    await this.#queue.drain();
+    if (server) await closeServer(server, CLOSE_GRACE_MS);
+    // A `tx begin` that was already waiting for the queue may have opened a session meanwhile.
+    this.#rollBackSessions();
+    await Promise.race([this.#queue.drain(), sleep(CLOSE_GRACE_MS)]);
     this.#queue.close();
     await this.#tracker?.close();
     this.#position?.close();
@@ -723,6 +792,32 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
     closeChannel.publish({ node: this.#config.hostname, database: this.#config.databaseName, mode: this.#mode });
     this.#config.logger.info({ path: this.#config.path }, 'litefs-forward closed');
   }
+
+  #rollBackSessions(): void {
+    this.#sessions.rollbackAll('the database is closing');
+    for (const expire of [...this.#localTransactions]) expire('the database was closed');
+  }
+}
+
+/**
+ * The longest close() waits for each of: HTTP requests in flight to finish (then their sockets are destroyed),
+ * and writes already queued to commit. So close() returns within about 2 x CLOSE_GRACE_MS.
+ */
+export const CLOSE_GRACE_MS = 2_000;
+
+/** Stops accepting, closes idle keep-alive sockets now, and destroys the rest after `graceMs`. */
+async function closeServer(server: Server, graceMs: number): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  // A socket that finishes its request during the grace period becomes idle: close it then, not after keep-alive.
+  const idleSweep = setInterval(() => server.closeIdleConnections(), 50);
+  const grace = setTimeout(() => server.closeAllConnections(), graceMs);
+  try {
+    await closed;
+  } finally {
+    clearInterval(idleSweep);
+    clearTimeout(grace);
+  }
 }
 
 /** Opens a database: on LiteFS it detects the primary and starts forwarding; without LiteFS it runs locally. */
@@ -730,14 +825,29 @@ export function openDatabase(options: LiteFSForwardOptions): Promise<LiteFSDatab
   return LiteFSDatabase.open(options);
 }
 
-async function waitForFile(path: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  // A new replica sees the database only once the primary has created it and LiteFS has replicated it.
-  while (!existsSync(path)) {
-    if (Date.now() > deadline) {
-      throw new LiteFSForwardError('PRIMARY_UNAVAILABLE', `The database ${path} did not appear within ${timeoutMs} ms. Start the primary's app first, or raise \`startTimeout\`.`);
+/**
+ * Waits, up to `timeoutMs`, for the database file (a new replica sees it once the primary has created it and LiteFS
+ * has replicated it) or for this node to be primary (it creates the file), then briefly for LiteFS's first answer,
+ * so that the role is known at once when LiteFS is up. It never waits for an election to end.
+ */
+async function waitForDatabaseFile(path: string, tracker: PrimaryTracker, timeoutMs: number): Promise<void> {
+  const startedAt = Date.now();
+  // A timer that keeps the process alive: nothing else may be running yet while open() waits.
+  const keepAlive = setTimeout(() => {}, timeoutMs);
+  try {
+    while (!existsSync(path) && tracker.role !== 'primary') {
+      if (Date.now() - startedAt > timeoutMs) {
+        throw new LiteFSForwardError('PRIMARY_UNAVAILABLE', `The database ${path} did not appear within ${timeoutMs} ms. Start the primary's app first, or raise \`startTimeout\`.`);
+      }
+      const stop = new AbortController();
+      await Promise.race([sleep(50, stop.signal), tracker.waitForChange(stop.signal)]).catch(() => {});
+      stop.abort();
     }
-    await sleep(50);
+    await tracker.waitForFirstReport(Math.max(1, Math.min(FIRST_REPORT_WAIT_MS, timeoutMs - (Date.now() - startedAt))));
+  } finally {
+    clearTimeout(keepAlive);
   }
 }
 
+/** LiteFS answers `/events` and `.primary` in milliseconds; this bounds the wait when it does not answer at all. */
+const FIRST_REPORT_WAIT_MS = 2_000;

@@ -13,6 +13,7 @@ export const ERROR_CODES = [
   'READ_YOUR_WRITES_TIMEOUT',
   'ABORTED',
   'CLOSED',
+  'DATABASE_UNAVAILABLE',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -101,6 +102,25 @@ export class ReadYourWritesTimeoutError extends LiteFSForwardError {
     );
     this.txid = txid;
     this.result = result;
+  }
+}
+
+/**
+ * The local database file could not be read because LiteFS under it is restarting or unreachable (its FUSE mount
+ * went away: SQLITE_IOERR_*, SQLITE_CANTOPEN, ENOTCONN). Nothing was changed; retry shortly. Measured on a LiteFS
+ * restart: about 1 s of failed reads, after which the connections are reopened on the new mount.
+ */
+export class DatabaseUnavailableError extends LiteFSForwardError {
+  /** Always true: the same call succeeds once LiteFS is back. */
+  readonly retryable = true;
+  constructor(cause: unknown, context: ErrorContext = {}) {
+    const reason = (cause as { code?: unknown } | null)?.code;
+    super(
+      'DATABASE_UNAVAILABLE',
+      `The local database could not be read${typeof reason === 'string' ? ` (${reason})` : ''}: LiteFS is restarting or its mount is unreachable. ` +
+        'Nothing was changed; retry the call in a moment.',
+      { ...context, cause },
+    );
   }
 }
 

@@ -67,6 +67,15 @@ export class DatabaseTransaction implements Transaction {
     return this.#end(() => this.#driver.rollback(options));
   }
 
+  /**
+   * For `await using tx = await db.begin()`: rolls back a transaction that was not committed, and does nothing
+   * after commit() or rollback(). A rollback that cannot reach the primary is not an error here: the primary rolls
+   * the session back itself after `transactionIdleTimeout`.
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.rollback().catch(() => {});
+  }
+
   #end(fn: () => Promise<void>): Promise<void> {
     const result = this.#enqueue(fn) as Promise<void>;
     this.#ended = true;

@@ -58,8 +58,12 @@ export interface Queryable {
   exec(sql: string, options?: CallOptions): Promise<void>;
 }
 
-/** A transaction opened with `db.begin()`. End it with `commit()` or `rollback()`. */
-export interface Transaction extends Queryable {
+/**
+ * A transaction opened with `db.begin()`. End it with `commit()` or `rollback()`, or open it with
+ * `await using tx = await db.begin()` to have it rolled back when the block exits uncommitted. A write transaction
+ * idle for `transactionIdleTimeout` is rolled back, and its next call fails with TRANSACTION_EXPIRED.
+ */
+export interface Transaction extends Queryable, AsyncDisposable {
   /** `local` when it runs on this node's SQLite file, `remote` when it is a session on the primary. */
   readonly location: 'local' | 'remote';
   readonly readOnly: boolean;

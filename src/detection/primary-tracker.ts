@@ -30,6 +30,13 @@ type Source = 'eventStream' | 'primaryFile' | 'writeRejected' | 'start';
 
 const INFO_TIMEOUT_MS = 2_000;
 const STALE_ROW_RETRY_MS = 25;
+/**
+ * How long "no primary known" must last on a replica before it is reported. While a dead primary still holds the
+ * lease, LiteFS re-announces it on every reconnect attempt (reconnect-delay, 1 s by default) and withdraws it when
+ * the attempt fails: without this, a replica flaps between "replica of <dead>" and "unknown" every second. Only
+ * this transition waits; a new primary, or this node becoming primary or losing the lease, is applied at once.
+ */
+export const UNKNOWN_DEBOUNCE_MS = 1_500;
 
 /**
  * The one owner of "am I primary, and where is the primary?".
@@ -51,6 +58,10 @@ export class PrimaryTracker {
   #pollTimer: NodeJS.Timeout | undefined;
   #closed = false;
   #cachedRow: { row: TrackingRow | undefined; readAt: number } | undefined;
+  /** A replica's pending move to "unknown", applied only if no primary is announced again meanwhile. */
+  #pendingUnknown: { timer: NodeJS.Timeout } | undefined;
+  /** Settles once any signal has answered at all (an event, or a finished read of `.primary`), whatever it said. */
+  #reported = false;
   readonly #signals: { eventStream: SignalStatus; primaryFile: SignalStatus; trackingTable: SignalStatus };
 
   constructor(config: ResolvedConfig, hooks: TrackerHooks) {
@@ -68,14 +79,18 @@ export class PrimaryTracker {
           onLease: (observation, type) => {
             this.#record('eventStream', observation);
             this.#apply('eventStream', observation, `LiteFS ${type} event`);
+            this.#markReported();
           },
           onTx: (event) => this.#hooks.onTx(event),
           onConnectionChange: (connected, error) => {
             this.#signals.eventStream.state = connected ? 'connected' : 'reconnecting';
             if (error !== undefined) this.#signals.eventStream.lastError = String((error as Error)?.message ?? error);
             this.#hooks.onEventStreamChange(connected);
-            // Without the stream, the file is the best signal: read it now rather than at the next poll.
-            if (!connected) void this.refresh();
+            // Without the stream, the file is the best signal: read it now rather than at the next poll. After a
+            // reconnect (LiteFS restarted, say), every signal read while it was away may be stale or failed
+            // (ENOTCONN on `.primary`): read them all again now, not at the next poll.
+            void this.refresh();
+            if (connected) this.invalidate();
           },
         },
       );
@@ -102,35 +117,66 @@ export class PrimaryTracker {
     return this.#lastChange;
   }
 
-  /** Starts every signal and resolves once one of them has decided the role (or the start timeout passes). */
-  async start(signal?: AbortSignal): Promise<void> {
+  /** Starts every signal: the event stream, the `.primary` poll and a first read of the file. Returns at once. */
+  start(): void {
+    if (this.#pollTimer !== undefined || this.#closed) return;
     this.#events?.start();
     this.#pollTimer = setInterval(() => void this.refresh(), this.#config.pollInterval);
     this.#pollTimer.unref();
     void this.refresh();
-    // A timer that keeps the process alive: nothing else may be running yet while open() waits.
-    const deadline = new AbortController();
-    const timer = setTimeout(() => deadline.abort(), this.#config.startTimeout);
-    const combined = signal ? AbortSignal.any([signal, deadline.signal]) : deadline.signal;
-    try {
-      while (this.#role === 'unknown') {
-        try {
-          await this.waitForChange(combined);
-        } catch (error) {
-          if (signal?.aborted) throw error;
-          // An election that outlasts the start timeout: start anyway, writes wait for a primary.
-          this.#config.logger.warn({ timeoutMs: this.#config.startTimeout }, 'no LiteFS primary known yet; writes will wait for one');
-          return;
-        }
+  }
+
+  /**
+   * Resolves once any signal has answered (normally within milliseconds of start(), even during an election,
+   * whose answer is "no primary known"), or when `timeoutMs` passes.
+   */
+  async waitForFirstReport(timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    const deadline = AbortSignal.timeout(timeoutMs);
+    const combined = signal ? AbortSignal.any([signal, deadline]) : deadline;
+    while (!this.#reported && !this.#closed) {
+      try {
+        await this.waitForChange(combined);
+      } catch (error) {
+        if (signal?.aborted) throw error;
+        return;
       }
-    } finally {
-      clearTimeout(timer);
+    }
+  }
+
+  #markReported(): void {
+    if (this.#reported) return;
+    this.#reported = true;
+    for (const wake of [...this.#waiters]) wake();
+  }
+
+  /**
+   * Resolves once a signal has decided the role, or when `timeoutMs` passes (an election that outlasts it is not an
+   * error: writes wait for a primary within their own deadline). Rejects only when `signal` aborts.
+   */
+  async waitForRole(timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    const deadline = AbortSignal.timeout(timeoutMs);
+    const combined = signal ? AbortSignal.any([signal, deadline]) : deadline;
+    while (this.#role === 'unknown' && !this.#closed) {
+      try {
+        await this.waitForChange(combined);
+      } catch (error) {
+        if (signal?.aborted) throw error;
+        return;
+      }
     }
   }
 
   /** Reads the `.primary` file (and `/info` when it is missing) now. */
   async refresh(): Promise<void> {
     if (this.#closed) return;
+    try {
+      await this.#readPrimaryFile();
+    } finally {
+      this.#markReported();
+    }
+  }
+
+  async #readPrimaryFile(): Promise<void> {
     let observation: LeaseObservation | undefined;
     try {
       const hostname = await readPrimaryFile(this.#config.primaryFile);
@@ -218,6 +264,7 @@ export class PrimaryTracker {
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#pollTimer);
+    this.#cancelPendingUnknown();
     await this.#events?.close();
     for (const wake of this.#waiters) wake();
   }
@@ -253,6 +300,30 @@ export class PrimaryTracker {
   #apply(source: Source, observation: LeaseObservation, reason: string): void {
     const role: Role = observation.isPrimary ? 'primary' : observation.hostname !== undefined ? 'replica' : 'unknown';
     const primary = observation.isPrimary ? undefined : observation.hostname;
+    if (role === 'unknown' && this.#role === 'replica' && source !== 'writeRejected') {
+      // Possibly one beat of LiteFS's reconnect loop: report it only if it lasts (see UNKNOWN_DEBOUNCE_MS).
+      if (this.#pendingUnknown === undefined) {
+        const timer = setTimeout(() => {
+          this.#pendingUnknown = undefined;
+          if (!this.#closed) this.#set(role, primary, source, reason);
+        }, UNKNOWN_DEBOUNCE_MS);
+        timer.unref();
+        this.#pendingUnknown = { timer };
+      }
+      return;
+    }
+    this.#cancelPendingUnknown();
+    this.#set(role, primary, source, reason);
+  }
+
+  #cancelPendingUnknown(): void {
+    if (this.#pendingUnknown === undefined) return;
+    clearTimeout(this.#pendingUnknown.timer);
+    this.#pendingUnknown = undefined;
+  }
+
+  /** Changes the role and primary that callers see; a repeat of what they already see is not a change. */
+  #set(role: Role, primary: string | undefined, source: Source, reason: string): void {
     if (role === this.#role && primary === this.#primaryHostname) return;
     const from = this.#role;
     this.#role = role;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { resolveConfig } from '../../src/config.js';
-import { PrimaryTracker, type TrackingRow } from '../../src/detection/primary-tracker.js';
+import { PrimaryTracker, type TrackingRow, UNKNOWN_DEBOUNCE_MS } from '../../src/detection/primary-tracker.js';
 import type { Logger } from '../../src/logger.js';
 import type { RoleChange } from '../../src/types.js';
 import { FakeLiteFS } from '../support/fake-litefs.js';
@@ -29,7 +29,8 @@ async function tracker(litefs: FakeLiteFS, extra: { row?: () => TrackingRow | un
     }),
     { readTrackingRow: extra.row ?? (() => undefined), onRoleChange: (change) => changes.push(change), onTx: () => {}, onEventStreamChange: () => {} },
   );
-  await instance.start();
+  instance.start();
+  await instance.waitForRole(2_000);
   return { instance, changes };
 }
 
@@ -97,7 +98,8 @@ test('.primary file: read when there is no event stream, and a missing file is c
     { readTrackingRow: () => undefined, onRoleChange: (change) => changes.push(change), onTx: () => {}, onEventStreamChange: () => {} },
   );
   // /info answers on the same server: rewrite the URL it derives from the event stream URL.
-  await instance.start();
+  instance.start();
+  await instance.waitForRole(2_000);
   t.after(async () => {
     await instance.close();
     await litefs.close();
@@ -129,4 +131,73 @@ test('tracking table: a row naming another hostname than LiteFS is stale and nev
   // The new primary's row replicates: the next resolution uses it.
   row = { hostname: 'node-b', rpcUrl: 'http://127.0.0.1:10', updatedAt: Date.now() };
   assert.deepEqual(await instance.resolvePrimary(AbortSignal.timeout(1_000)), { hostname: 'node-b', rpcUrl: 'http://127.0.0.1:10' });
+});
+
+test('event stream: after LiteFS comes back, every signal is read again at once, not at the next poll', async (t) => {
+  const litefs = await FakeLiteFS.start({ isPrimary: false, primaryHostname: 'node-a' });
+  const { instance } = await tracker(litefs, { pollInterval: 60_000 });
+  t.after(async () => {
+    await instance.close();
+    await litefs.close();
+  });
+  await until(() => instance.signals.primaryFile.state === 'present');
+  litefs.setDown(true);
+  await until(() => instance.signals.primaryFile.state === 'error' && instance.signals.eventStream.state === 'reconnecting');
+  litefs.setDown(false);
+  await until(() => instance.signals.eventStream.state === 'connected');
+  await until(() => instance.signals.primaryFile.state === 'present', 1_000);
+  assert.equal(instance.signals.primaryFile.lastError, undefined);
+  assert.equal(instance.role, 'replica');
+});
+
+test('role changes: an election that re-announces a dead primary on every reconnect is not noise', async (t) => {
+  const litefs = await FakeLiteFS.start({ isPrimary: false, primaryHostname: 'node-a' });
+  const { instance, changes } = await tracker(litefs);
+  t.after(async () => {
+    await instance.close();
+    await litefs.close();
+  });
+  const before = changes.length;
+  // What LiteFS does while node-a is dead but holds the lease: "replica of node-a", then "unknown", over and over.
+  for (let i = 0; i < 8; i++) {
+    litefs.setLease(false, undefined);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    litefs.setLease(false, 'node-a');
+    await new Promise((resolve) => setTimeout(resolve, 60));
+  }
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.deepEqual(changes.slice(before), [], 'repeats that change nothing for a caller are not reported');
+  assert.equal(instance.role, 'replica');
+
+  // A real change is reported at once, even while a move to "unknown" is pending.
+  litefs.setLease(false, undefined);
+  const startedAt = performance.now();
+  litefs.setLease(false, 'node-b');
+  await until(() => instance.primaryHostname === 'node-b', 1_000);
+  assert.ok(performance.now() - startedAt < 50, `reacted in ${performance.now() - startedAt} ms`);
+  const promotedAt = performance.now();
+  litefs.setLease(true);
+  await until(() => instance.role === 'primary', 1_000);
+  assert.ok(performance.now() - promotedAt < 50, `became primary in ${performance.now() - promotedAt} ms`);
+  assert.deepEqual(
+    changes.slice(before).map((change) => [change.to, change.primary]),
+    [
+      ['replica', 'node-b'],
+      ['primary', 'self'],
+    ],
+  );
+
+  // Losing the lease is never delayed; a lasting "no primary known" on a replica is reported once it lasts.
+  litefs.setLease(false, undefined);
+  await until(() => instance.role === 'unknown', 200);
+  litefs.setLease(false, 'node-c');
+  await until(() => instance.role === 'replica', 200);
+  const unknownAt = performance.now();
+  litefs.setLease(false, undefined);
+  await until(() => instance.role === 'unknown', UNKNOWN_DEBOUNCE_MS + 1_000);
+  assert.ok(performance.now() - unknownAt >= UNKNOWN_DEBOUNCE_MS - 20);
+  assert.deepEqual(
+    changes.slice(before + 2).map((change) => change.to),
+    ['unknown', 'replica', 'unknown'],
+  );
 });

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -15,6 +15,7 @@ export class FakeLiteFS {
   #isPrimary: boolean;
   #primaryHostname: string | undefined;
   connections = 0;
+  #down = false;
 
   private constructor(dir: string, server: Server, isPrimary: boolean, primaryHostname: string | undefined) {
     this.dir = dir;
@@ -78,7 +79,24 @@ export class FakeLiteFS {
     rmSync(this.dir, { recursive: true, force: true });
   }
 
+  /**
+   * Plays LiteFS going away under the app (a restart): streams drop, its HTTP API answers 503, and `.primary`
+   * cannot be read (a directory stands in for the dead FUSE mount's ENOTCONN). `setDown(false)` brings it back.
+   */
+  setDown(down: boolean): void {
+    this.#down = down;
+    rmSync(this.primaryFile, { recursive: true, force: true });
+    if (down) {
+      mkdirSync(this.primaryFile);
+      this.dropStreams();
+    } else this.#writePrimaryFile();
+  }
+
   private handle(url: string, res: ServerResponse): void {
+    if (this.#down) {
+      res.writeHead(503).end();
+      return;
+    }
     if (url.startsWith('/events')) {
       this.connections++;
       res.writeHead(200, { 'content-type': 'application/x-ndjson' });

@@ -65,3 +65,88 @@ test('a closed database refuses calls with CLOSED', async (t) => {
   await db.close();
   await assert.rejects(db.run('SELECT 1'), { code: 'CLOSED' });
 });
+
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+test('a forgotten begin() does not hold the write queue: it is rolled back after transactionIdleTimeout', async (t) => {
+  const dir = tempDir(t);
+  const db = await openDatabase({ path: join(dir, 'app.db'), mode: 'local', transactionIdleTimeout: 200 });
+  t.after(() => db.close());
+  await db.exec('CREATE TABLE t (x INTEGER)');
+  const forgotten = await db.begin();
+  await forgotten.run('INSERT INTO t VALUES (1)');
+  // Another caller's write waits for the queue, and gets it once the forgotten transaction has idled out.
+  await within(db.run('INSERT INTO t VALUES (2)'), 3_000, 'a write queued behind a forgotten transaction');
+  await assert.rejects(forgotten.run('INSERT INTO t VALUES (3)'), { code: 'TRANSACTION_EXPIRED' });
+  await assert.rejects(forgotten.commit(), { code: 'TRANSACTION_EXPIRED' });
+  assert.deepEqual(await db.all('SELECT x FROM t ORDER BY x'), [{ x: 2 }]);
+  // A transaction in use is not expired: each call restarts the idle clock.
+  const busy = await db.begin();
+  for (let i = 0; i < 4; i++) {
+    await busy.run('INSERT INTO t VALUES (10)');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  await busy.commit();
+  assert.equal((await db.get<{ n: number }>('SELECT count(*) AS n FROM t WHERE x = 10'))?.n, 4);
+});
+
+test('a transaction is AsyncDisposable: disposed uncommitted it rolls back, after commit it does nothing', async (t) => {
+  const dir = tempDir(t);
+  const db = await openDatabase({ path: join(dir, 'app.db'), mode: 'local' });
+  t.after(() => db.close());
+  await db.exec('CREATE TABLE t (x INTEGER)');
+  const abandoned = await db.begin();
+  await abandoned.run('INSERT INTO t VALUES (1)');
+  await abandoned[Symbol.asyncDispose]();
+  await within(db.run('INSERT INTO t VALUES (2)'), 1_000, 'a write after disposing a transaction');
+  const committed = await db.begin();
+  await committed.run('INSERT INTO t VALUES (3)');
+  await committed.commit();
+  await committed[Symbol.asyncDispose]();
+  assert.deepEqual(await db.all('SELECT x FROM t ORDER BY x'), [{ x: 2 }, { x: 3 }]);
+});
+
+test('close() rolls back a forgotten local transaction and returns at once', async (t) => {
+  const dir = tempDir(t);
+  const db = await openDatabase({ path: join(dir, 'app.db'), mode: 'local' });
+  await db.exec('CREATE TABLE t (x INTEGER)');
+  const forgotten = await db.begin();
+  await forgotten.run('INSERT INTO t VALUES (1)');
+  const queued = db.run('INSERT INTO t VALUES (2)').catch((error: unknown) => error);
+  const startedAt = Date.now();
+  await within(db.close(), 3_000, 'close() with a forgotten transaction');
+  assert.ok(Date.now() - startedAt < 3_000);
+  await queued;
+  await assert.rejects(forgotten.run('SELECT 1'), { code: 'TRANSACTION_EXPIRED' });
+});
+
+test('a read that cannot reach the file (mount gone, as while LiteFS restarts) fails with DATABASE_UNAVAILABLE, retryable', async (t) => {
+  const dir = tempDir(t);
+  const mount = join(dir, 'mount');
+  const { mkdirSync, renameSync } = await import('node:fs');
+  mkdirSync(mount);
+  const db = await openDatabase({ path: join(mount, 'app.db'), mode: 'local' });
+  t.after(() => db.close());
+  await db.exec('CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1)');
+  // What the app sees while LiteFS restarts: the mount point is there, but not the files LiteFS serves.
+  renameSync(mount, join(dir, 'gone'));
+  mkdirSync(mount);
+  await assert.rejects(db.begin({ readOnly: true }), (error: Error & { code?: string; retryable?: boolean; cause?: { code?: string } }) => {
+    assert.equal(error.code, 'DATABASE_UNAVAILABLE');
+    assert.equal(error.retryable, true);
+    assert.equal(error.cause?.code, 'SQLITE_CANTOPEN');
+    assert.match(error.message, /LiteFS is restarting or its mount is unreachable/);
+    return true;
+  });
+  rmSync(mount, { recursive: true });
+  renameSync(join(dir, 'gone'), mount);
+  const tx = await db.begin({ readOnly: true });
+  assert.deepEqual(await tx.all('SELECT x FROM t'), [{ x: 1 }]);
+  await tx.commit();
+});

@@ -125,7 +125,8 @@ function classify(connection: Connection, statement: PreparedStatement, sql: str
  * say how many there are. Its refusals do, though: bind NULLs until it accepts. Runs once per distinct SQL text.
  */
 function explain(connection: Connection, sql: string): ExplainRow[] {
-  const statement = connection.prepare(`EXPLAIN ${sql}`);
+  // Plain numbers whatever the connection's default: the opcodes' operands are compared with numbers.
+  const statement = connection.prepare(`EXPLAIN ${sql}`).safeIntegers(false);
   const named: Record<string, null> = {};
   let hasNamed = false;
   // Positional count lies in [low, high]; every `?` in the text is an upper bound.

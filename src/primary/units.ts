@@ -1,6 +1,6 @@
 import { StatementRefusedError } from '../errors.js';
 import { splitStatements } from '../sqlite/script.js';
-import { type Connection, executeRaw, type PreparedEntry, prepareEntry, type StatementCache } from '../sqlite/statements.js';
+import { type Connection, connectionStateError, executeRaw, type PreparedEntry, prepareEntry, type StatementCache } from '../sqlite/statements.js';
 import type { BindParameters, QueryResult, Statement } from '../types.js';
 import { decodeResult, encodeResult, type WireResult } from '../wire/codec.js';
 import type { StatementMode } from '../wire/protocol.js';
@@ -37,13 +37,7 @@ export function writerRefusal(entry: PreparedEntry, sql: string, context: Writer
     case 'savepoint':
       return context === 'call' ? transactionControlError(sql) : undefined;
     case 'connection-state':
-      return new StatementRefusedError(
-        'connection-state',
-        'Refused a statement that changes the shared writer connection (ATTACH, DETACH, VACUUM, VACUUM INTO, or a PRAGMA that sets ' +
-          'connection state such as query_only, busy_timeout or journal_mode). Nothing was applied. Configure the connection through ' +
-          "litefs-forward's options, and run maintenance (VACUUM, backups) with a separate better-sqlite3 connection on the primary.",
-        { sql },
-      );
+      return connectionStateError(sql);
     case 'local-write':
       return new StatementRefusedError(
         'temp-object',

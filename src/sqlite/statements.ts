@@ -1,6 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { BindParameters, QueryResult, SqlValue } from '../types.js';
 import type { StatementMode } from '../wire/protocol.js';
+import { StatementRefusedError } from '../errors.js';
 import { leadingWords } from './script.js';
 
 export type Connection = BetterSqlite3.Database;
@@ -22,8 +23,8 @@ export type StatementKind =
   /** SAVEPOINT, RELEASE, ROLLBACK TO: allowed inside a transaction only. */
   | 'savepoint'
   /**
-   * Changes the connection rather than the database: ATTACH, DETACH, VACUUM (INTO), and every PRAGMA outside
-   * {@link PRAGMA_POLICY}. Never runs on a connection the library shares between callers.
+   * Changes the connection rather than the database: ATTACH, DETACH, VACUUM (INTO). Never runs on a connection the
+   * library shares between callers. (A PRAGMA outside {@link PRAGMA_POLICY} is refused before it is even prepared.)
    */
   | 'connection-state';
 
@@ -85,9 +86,11 @@ export const PRAGMA_POLICY: ReadonlyMap<string, 'any' | 'read'> = new Map([
   ).map((name) => [name, 'read'] as const),
 ]);
 
-/** For a PRAGMA, whether the policy allows it; undefined for any other statement. */
-function pragmaAllowed(sql: string): boolean | undefined {
-  const words = leadingWords(sql, 6);
+/** For a PRAGMA (EXPLAIN or not), whether the policy allows it; undefined for any other statement. */
+export function pragmaAllowed(sql: string): boolean | undefined {
+  let words = leadingWords(sql, 9);
+  // SQLite runs a PRAGMA's setting while it compiles the statement, EXPLAIN or not.
+  if (words[0] === 'explain') words = words.slice(words[1] === 'query' && words[2] === 'plan' ? 3 : 1);
   if (words[0] !== 'pragma') return undefined;
   // PRAGMA [schema.]name [= value | (value)]
   const qualified = words[2] === '.';
@@ -97,12 +100,24 @@ function pragmaAllowed(sql: string): boolean | undefined {
   return policy === 'any' || (policy === 'read' && !hasValue);
 }
 
+/**
+ * Refused before it is prepared: SQLite applies most PRAGMA settings (query_only, busy_timeout, foreign_keys...)
+ * while it compiles the statement, so preparing one on a shared connection is already too late.
+ */
+export function connectionStateError(sql: string): StatementRefusedError {
+  return new StatementRefusedError(
+    'connection-state',
+    'Refused a statement that changes the shared connection (ATTACH, DETACH, VACUUM, VACUUM INTO, or a PRAGMA that sets connection ' +
+      "state such as query_only, busy_timeout or journal_mode). Nothing was applied. Configure the connection through litefs-forward's " +
+      'options, and run maintenance (VACUUM, backups) with a separate better-sqlite3 connection on the primary.',
+    { sql },
+  );
+}
+
 function classify(connection: Connection, statement: PreparedStatement, sql: string): StatementKind {
   // The common SELECT needs no further look (table-valued pragma functions exist only for side-effect-free
   // pragmas); everything else is decided from its bytecode.
-  const pragma = pragmaAllowed(sql);
-  if (pragma === false) return 'connection-state';
-  if (pragma === undefined && statement.readonly && statement.reader) return 'read';
+  if (statement.readonly && statement.reader && pragmaAllowed(sql) === undefined) return 'read';
   const program = explain(connection, sql);
   let writesMain = false;
   let writesElsewhere = false;
@@ -163,8 +178,12 @@ function explain(connection: Connection, sql: string): ExplainRow[] {
   throw new Error(`Could not determine the parameters of: ${sql}`);
 }
 
-/** Prepares one statement and lets SQLite classify it. Throws SQLite's own error when it does not prepare. */
+/**
+ * Prepares one statement and lets SQLite classify it. Throws SQLite's own error when it does not prepare, and
+ * STATEMENT_REFUSED for a PRAGMA outside {@link PRAGMA_POLICY}, which is never prepared.
+ */
 export function prepareEntry(connection: Connection, sql: string): PreparedEntry {
+  if (pragmaAllowed(sql) === false) throw connectionStateError(sql);
   const statement = connection.prepare(sql) as PreparedStatement;
   return { statement, kind: classify(connection, statement, sql), returnsData: statement.reader };
 }
@@ -180,7 +199,7 @@ export class StatementCache {
     this.#capacity = capacity;
   }
 
-  /** Throws SQLite's own error when the statement does not prepare (syntax, unknown table...). */
+  /** Throws SQLite's own error when the statement does not prepare (syntax, unknown table...), or STATEMENT_REFUSED. */
   prepare(sql: string): PreparedEntry {
     const cached = this.#entries.get(sql);
     if (cached !== undefined) {

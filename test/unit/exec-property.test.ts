@@ -152,16 +152,22 @@ function counted<T>(unit: WriteUnit<T>, runs: Map<string, number>, name: string)
 const logged = (connection: BetterSqlite3.Database, v: string): bigint => (connection.prepare('SELECT count(*) AS n FROM log WHERE v = ?').get(v) as { n: bigint }).n;
 
 test('group commit groups, with and without a failing member, and runs no unit twice', async (t) => {
-  for (const failing of [undefined, 'INSERT INTO nowhere VALUES (1)', "INSERT INTO log (v) VALUES (NULL)"]) {
+  // Failing members: a statement that fails in its savepoint, and scripts that would end the group's transaction.
+  for (const failing of [undefined, 'INSERT INTO nowhere VALUES (1)', 'INSERT INTO log (v) VALUES (NULL)', 'script:COMMIT', 'script:END', 'script:ROLLBACK']) {
     const { connection, queue, cache } = openQueue(t);
     const runs = new Map<string, number>();
     const names = Array.from({ length: 20 }, (_, i) => `g${i}`);
-    const writes = names.map((name, i) =>
-      queue.submit(counted(statementUnit(cache, 'INSERT INTO log (v) VALUES (?)', [name], 'run', i % 2 === 0 ? `key-${name}` : undefined), runs, name)),
-    );
-    const bad = failing === undefined ? undefined : queue.submit(counted(statementUnit(cache, failing, undefined, 'run'), runs, 'bad'));
+    const write = (name: string, i: number) =>
+      queue.submit(counted(statementUnit(cache, 'INSERT INTO log (v) VALUES (?)', [name], 'run', i % 2 === 0 ? `key-${name}` : undefined), runs, name));
+    // The failing member sits in the middle of the group.
+    const writes = names.slice(0, 10).map(write);
+    const bad =
+      failing === undefined
+        ? undefined
+        : queue.submit(counted(failing.startsWith('script:') ? scriptUnit(failing.slice(7)) : statementUnit(cache, failing, undefined, 'run'), runs, 'bad'));
+    writes.push(...names.slice(10).map((name, i) => write(name, i + 10)));
     await Promise.all(writes);
-    if (bad !== undefined) await assert.rejects(bad, /no such table|NOT NULL/);
+    if (bad !== undefined) await assert.rejects(bad, /no such table|NOT NULL|Refused/);
     for (const name of names) {
       assert.equal(logged(connection, name), 1n, `${name} (failing member: ${failing})`);
       assert.equal(runs.get(name), 1, `${name} ran once`);

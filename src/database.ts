@@ -418,7 +418,7 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
     } catch (error) {
       if ((error as LiteFSForwardError).code === 'CLOSED') return;
       this.#config.logger.error({ err: error }, 'litefs-forward could not publish this node as primary');
-      if (isLeaseLostError(error)) this.#tracker?.demote('LiteFS rejected the tracking-table write');
+      if (isLeaseLostError(error, this.#writer)) this.#tracker?.demote('LiteFS rejected the tracking-table write');
       return;
     }
     this.#schedulePurge();
@@ -712,7 +712,7 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
         try {
           use(() => session.commit(commitOptions.idempotencyKey === undefined ? undefined : this.#tables, commitOptions.idempotencyKey));
         } catch (error) {
-          if (isLeaseLostError(error)) {
+          if (isLeaseLostError(error, session.connection)) {
             this.#tracker?.demote('LiteFS rejected a transaction commit');
             throw new NotPrimaryError('LiteFS refused the commit: this node lost the primary role mid-transaction. Nothing was applied; run the transaction again.', { cause: error });
           }

@@ -14,6 +14,7 @@ export const ERROR_CODES = [
   'ABORTED',
   'CLOSED',
   'DATABASE_UNAVAILABLE',
+  'STATEMENT_REFUSED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -140,5 +141,19 @@ function describe(value: unknown): string {
     return JSON.stringify(value);
   } catch {
     return Object.prototype.toString.call(value);
+  }
+}
+
+/**
+ * A statement that would change the shared writer connection for every later caller (transaction control outside
+ * a transaction's own API, ATTACH/DETACH, connection pragmas, VACUUM, TEMP objects). Nothing of the call was
+ * applied: the refusal comes before the call's first statement runs, on the primary, locally and forwarded alike.
+ */
+export class StatementRefusedError extends LiteFSForwardError {
+  /** What was refused: 'transaction-control', 'savepoint', 'connection-state' or 'temp-object'. */
+  readonly reason: string;
+  constructor(reason: string, message: string, context?: ErrorContext) {
+    super('STATEMENT_REFUSED', message, context);
+    this.reason = reason;
   }
 }

@@ -1,4 +1,4 @@
-import { LiteFSForwardError, NotPrimaryError } from '../errors.js';
+import { LiteFSForwardError, NotPrimaryError, StatementRefusedError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Connection } from '../sqlite/statements.js';
 import { isBusyError, isLeaseLostError } from '../sqlite/errors.js';
@@ -48,6 +48,8 @@ type Pending =
   | { kind: 'unit'; unit: WriteUnit<unknown>; resolve(value: Committed<unknown>): void; reject(error: unknown): void; signal?: AbortSignal | undefined }
   | { kind: 'lease'; resolve(lease: WriterLease): void; reject(error: unknown): void; signal?: AbortSignal | undefined };
 
+type Outcome = { ok: true; value: unknown; replayed: boolean } | { ok: false; error: unknown };
+
 const SAVEPOINT = 'litefs_forward_unit';
 const BUSY_BASE_MS = 2;
 const BUSY_CAP_MS = 100;
@@ -85,12 +87,30 @@ export class WriteQueue {
     return { groups: this.#groups, units: this.#units, pending: this.#pending.length };
   }
 
+  /**
+   * Queues a write. While it waits, its AbortSignal (which carries the caller's deadline) can take it out of the
+   * queue: it is then rejected with the signal's error and never runs. Once its group has started, it runs to the end.
+   */
   submit<T>(unit: WriteUnit<T>, signal?: AbortSignal): Promise<Committed<T>> {
     return new Promise<Committed<T>>((resolve, reject) => {
       if (this.#closed) return reject(this.#closed);
       if (signal?.aborted) return reject(abortError(signal));
       const first = this.#pending.length === 0;
-      this.#pending.push({ kind: 'unit', unit: unit as WriteUnit<unknown>, resolve: resolve as (value: Committed<unknown>) => void, reject, signal });
+      const detach = this.#onAbort(signal, () => entry);
+      const entry: Pending = {
+        kind: 'unit',
+        unit: unit as WriteUnit<unknown>,
+        resolve: (value) => {
+          detach();
+          resolve(value as Committed<T>);
+        },
+        reject: (error) => {
+          detach();
+          reject(error);
+        },
+        signal,
+      };
+      this.#pending.push(entry);
       this.#schedule(first ? this.#options.maxGroupWaitMs : 0);
     });
   }
@@ -100,11 +120,30 @@ export class WriteQueue {
     return new Promise<WriterLease>((resolve, reject) => {
       if (this.#closed) return reject(this.#closed);
       if (signal?.aborted) return reject(abortError(signal));
-      const entry: Pending = { kind: 'lease', resolve, reject, signal };
+      const detach = this.#onAbort(signal, () => entry);
+      const entry: Pending = {
+        kind: 'lease',
+        resolve: (lease) => {
+          detach();
+          resolve(lease);
+        },
+        reject: (error) => {
+          detach();
+          reject(error);
+        },
+        signal,
+      };
       this.#pending.push(entry);
-      signal?.addEventListener('abort', () => this.#cancel(entry), { once: true });
       this.#schedule();
     });
+  }
+
+  /** Listens for the abort of a queued entry until it settles; returns the function that stops listening. */
+  #onAbort(signal: AbortSignal | undefined, entry: () => Pending): () => void {
+    if (signal === undefined) return () => {};
+    const onAbort = (): void => this.#cancel(entry());
+    signal.addEventListener('abort', onAbort, { once: true });
+    return () => signal.removeEventListener('abort', onAbort);
   }
 
   /** Resolves once everything queued so far has been committed or has failed. */
@@ -121,6 +160,7 @@ export class WriteQueue {
   }
 
   #cancel(entry: Pending): void {
+    // Not in the queue: it is running (or ran) in a group, and its outcome is the group's.
     const index = this.#pending.indexOf(entry);
     if (index === -1) return;
     this.#pending.splice(index, 1);
@@ -193,6 +233,12 @@ export class WriteQueue {
     return group;
   }
 
+  /**
+   * Runs a group in one transaction, each member in its own SAVEPOINT. Two rules keep a member from breaking the
+   * group: after each member the connection must still be inside the group's transaction (a member that ended it
+   * is that member's failure, and nothing that may have committed is run again), and only a failure of COMMIT
+   * itself, when nothing of the group can have been committed, sends the members back to the queue.
+   */
   #commitGroup(group: Extract<Pending, { kind: 'unit' }>[]): 'busy' | 'done' {
     const { connection, ledger } = this.#options;
     try {
@@ -202,38 +248,62 @@ export class WriteQueue {
       this.#failAll(group, error);
       return 'done';
     }
-    const outcomes: ({ ok: true; value: unknown; replayed: boolean; encoded?: string } | { ok: false; error: unknown })[] = [];
+    const outcomes: Outcome[] = [];
     try {
-      for (const { unit } of group) {
+      for (let index = 0; index < group.length; index++) {
+        const { unit } = group[index]!;
         const recorded = unit.key !== undefined && ledger !== undefined ? ledger.lookup(connection, unit.key) : undefined;
         if (recorded !== undefined) {
           outcomes.push({ ok: true, value: unit.decode ? unit.decode(recorded) : JSON.parse(recorded), replayed: true });
           continue;
         }
         connection.exec(`SAVEPOINT ${SAVEPOINT}`);
+        let value: unknown;
+        let failure: { error: unknown } | undefined;
         try {
-          const value = unit.execute(connection);
-          if (unit.key !== undefined && ledger !== undefined) {
-            ledger.record(connection, unit.key, unit.encode ? unit.encode(value) : JSON.stringify(value));
+          value = unit.execute(connection);
+        } catch (error) {
+          failure = { error };
+        }
+        if (!connection.inTransaction) {
+          if (failure !== undefined && isLeaseLostError(failure.error, connection)) throw failure.error;
+          this.#groupEnded(group, outcomes, index, failure);
+          return 'done';
+        }
+        if (failure === undefined) {
+          try {
+            if (unit.key !== undefined && ledger !== undefined) ledger.record(connection, unit.key, unit.encode ? unit.encode(value) : JSON.stringify(value));
+          } catch (error) {
+            failure = { error };
           }
+        }
+        if (failure === undefined) {
           connection.exec(`RELEASE ${SAVEPOINT}`);
           outcomes.push({ ok: true, value, replayed: false });
-        } catch (error) {
-          if (isLeaseLostError(error)) throw error;
+        } else {
+          if (isLeaseLostError(failure.error, connection)) throw failure.error;
           connection.exec(`ROLLBACK TO ${SAVEPOINT}`);
           connection.exec(`RELEASE ${SAVEPOINT}`);
-          outcomes.push({ ok: false, error });
+          outcomes.push({ ok: false, error: failure.error });
         }
       }
+    } catch (error) {
+      // The group's own SAVEPOINT machinery failed, or LiteFS refused a write: nothing of the group is committed.
+      rollbackQuietly(connection);
+      this.#failAll(group, error);
+      return 'done';
+    }
+    try {
       connection.exec('COMMIT');
     } catch (error) {
       rollbackQuietly(connection);
-      if (isLeaseLostError(error)) {
+      if (isLeaseLostError(error, connection)) {
         this.#failAll(group, error);
         return 'done';
       }
       if (group.length > 1) {
-        // A failure at COMMIT (a deferred constraint, say) belongs to one unit we cannot name: give each its own commit.
+        // A failure at COMMIT (a deferred constraint, say) belongs to one unit we cannot name. Nothing of the group
+        // was committed, and every member ran inside its transaction: give each its own commit.
         this.#pending.unshift(...group);
         this.#isolate = group.length;
         return 'done';
@@ -253,8 +323,60 @@ export class WriteQueue {
     return 'done';
   }
 
+  /**
+   * A member left the group's transaction (it ran COMMIT or ROLLBACK itself, or SQLite rolled back on an error).
+   * What ran before it may or may not be committed, so none of it runs again: a keyed member is settled from the
+   * ledger, an unkeyed one is told its write may have been applied. Members that had not run go back to the queue.
+   */
+  #groupEnded(group: Extract<Pending, { kind: 'unit' }>[], outcomes: Outcome[], index: number, failure: { error: unknown } | undefined): void {
+    const { connection, ledger } = this.#options;
+    const txid = this.#options.readTxid();
+    const offender = group[index]!;
+    this.#pending.unshift(...group.slice(index + 1));
+    offender.reject(
+      new StatementRefusedError(
+        'transaction-ended',
+        'The write ended the write queue\'s shared transaction (COMMIT, END or ROLLBACK, or an error after which SQLite rolled back); ' +
+          'its statements may have been applied. Use db.transaction() or db.begin() for transaction control.',
+        failure === undefined ? {} : { cause: failure.error },
+      ),
+    );
+    for (let earlier = 0; earlier < index; earlier++) {
+      const entry = group[earlier]!;
+      const outcome = outcomes[earlier]!;
+      if (!outcome.ok) {
+        entry.reject(outcome.error);
+        continue;
+      }
+      if (outcome.replayed) {
+        entry.resolve({ value: outcome.value, txid, replayed: true });
+        continue;
+      }
+      const { key } = entry.unit;
+      let recorded: string | undefined;
+      try {
+        recorded = key !== undefined && ledger !== undefined ? ledger.lookup(connection, key) : undefined;
+      } catch {}
+      if (recorded !== undefined) {
+        this.#units++;
+        entry.resolve({ value: outcome.value, txid, replayed: false });
+      } else if (key !== undefined && ledger !== undefined) {
+        // Recorded in the same savepoint as its write: absent means rolled back, so it is safe to run again.
+        this.#pending.unshift(entry);
+      } else {
+        entry.reject(
+          new LiteFSForwardError(
+            'FORWARD_FAILED',
+            'Another write in the same group commit ended the shared transaction; this write may or may not have been applied. ' +
+              'Check before retrying, or give writes an idempotencyKey so that a retry applies them at most once.',
+          ),
+        );
+      }
+    }
+  }
+
   #failAll(group: Extract<Pending, { kind: 'unit' }>[], error: unknown): void {
-    if (isLeaseLostError(error)) {
+    if (isLeaseLostError(error, this.#options.connection)) {
       this.#options.onLeaseLost(error);
       const notPrimary = new NotPrimaryError('LiteFS refused the write: this node is no longer the primary. The write was not applied.', { cause: error });
       for (const entry of group) entry.reject(notPrimary);

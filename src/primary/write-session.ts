@@ -4,6 +4,7 @@ import { type Connection, executeRaw, type StatementCache } from '../sqlite/stat
 import type { BindParameters, QueryResult } from '../types.js';
 import { backoffDelay, sleep } from '../util/abort.js';
 import type { StatementMode } from '../wire/protocol.js';
+import { runScriptStatements, writerRefusal } from './units.js';
 import type { IdempotencyLedger, WriteQueue, WriterLease } from './write-queue.js';
 
 /**
@@ -51,16 +52,15 @@ export class WriteSession {
   query(sql: string, params: BindParameters | undefined, mode: StatementMode): QueryResult {
     this.#assertOpen();
     const entry = this.#cache.prepare(sql);
-    if (entry.kind === 'transaction-control') {
-      throw new LiteFSForwardError('PROTOCOL_ERROR', 'Inside a transaction only SAVEPOINT, RELEASE and ROLLBACK TO are allowed; end it with commit() or rollback().', { sql });
-    }
+    const refused = writerRefusal(entry, sql, 'transaction');
+    if (refused !== undefined) throw refused;
     return executeRaw(this.#lease.connection, entry, params, mode);
   }
 
   exec(sql: string): void {
     this.#assertOpen();
-    this.#lease.connection.exec(sql);
-    // A script may have ended the transaction itself; the queue must not stay held by a session that has none.
+    runScriptStatements(this.#lease.connection, sql, 'transaction');
+    // Defence in depth: a script have ended the transaction itself; the queue must not stay held by a session that has none.
     if (!this.#lease.connection.inTransaction) {
       this.#finish();
       throw new LiteFSForwardError('TRANSACTION_CLOSED', 'The script ended the transaction (COMMIT or ROLLBACK inside exec); end transactions with commit() or rollback().', { sql });

@@ -7,13 +7,30 @@ export function sqliteCode(error: unknown): string | undefined {
   return typeof code === 'string' && code.startsWith('SQLITE_') ? code : undefined;
 }
 
+/** What {@link isLeaseLostError} reads of the connection that raised the error. */
+export interface ConnectionState {
+  readonly readonly: boolean;
+  pragma(source: string, options: { simple: true }): unknown;
+}
+
 /**
  * LiteFS refuses writes on a replica with EACCES, which SQLite reports as SQLITE_IOERR_WRITE in WAL mode and
  * SQLITE_READONLY in rollback-journal mode. A node that sees one has lost the lease, whatever it believed.
+ *
+ * The cause is checked, not only the code: SQLITE_READONLY also comes from the connection itself (`query_only`,
+ * a read-only open), and that is no reason to step down. Without the connection, a READONLY code is not taken
+ * for a lost lease.
  */
-export function isLeaseLostError(error: unknown): boolean {
+export function isLeaseLostError(error: unknown, connection?: ConnectionState): boolean {
   const code = sqliteCode(error);
-  return code !== undefined && (code === 'SQLITE_IOERR_WRITE' || code.startsWith('SQLITE_READONLY'));
+  if (code === undefined) return false;
+  if (code === 'SQLITE_IOERR_WRITE') return true;
+  if (!code.startsWith('SQLITE_READONLY') || connection === undefined || connection.readonly) return false;
+  try {
+    return Number(connection.pragma('query_only', { simple: true })) === 0;
+  } catch {
+    return false;
+  }
 }
 
 export function isBusyError(error: unknown): boolean {

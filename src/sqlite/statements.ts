@@ -1,6 +1,8 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { BindParameters, QueryResult, SqlValue } from '../types.js';
 import type { StatementMode } from '../wire/protocol.js';
+import { StatementRefusedError } from '../errors.js';
+import { leadingWords } from './script.js';
 
 export type Connection = BetterSqlite3.Database;
 type PreparedStatement = BetterSqlite3.Statement<unknown[], unknown>;
@@ -19,7 +21,12 @@ export type StatementKind =
   /** BEGIN, COMMIT, ROLLBACK: session state, handled by transactions. */
   | 'transaction-control'
   /** SAVEPOINT, RELEASE, ROLLBACK TO: allowed inside a transaction only. */
-  | 'savepoint';
+  | 'savepoint'
+  /**
+   * Changes the connection rather than the database: ATTACH, DETACH, VACUUM (INTO). Never runs on a connection the
+   * library shares between callers. (A PRAGMA outside {@link PRAGMA_POLICY} is refused before it is even prepared.)
+   */
+  | 'connection-state';
 
 export interface PreparedEntry {
   readonly statement: PreparedStatement;
@@ -31,19 +38,94 @@ interface ExplainRow {
   opcode: string;
   p1: number;
   p2: number;
+  p4: unknown;
 }
 
 const MAIN_DATABASE = 0;
 
+/**
+ * The pragmas a caller may run on a shared connection, by name. 'any': any form, because it only reads, or writes
+ * the database file (not the connection), or has no lasting effect inside the transaction every write runs in
+ * (`foreign_keys` is a no-op inside a transaction; `defer_foreign_keys` resets at COMMIT, and Prisma's and
+ * Drizzle's migrations set both). 'read': only the bare form that reports the current value. Any other pragma,
+ * or a value given to a 'read' one, changes the connection for every later caller and is refused.
+ */
+export const PRAGMA_POLICY: ReadonlyMap<string, 'any' | 'read'> = new Map([
+  ...(['table_info', 'table_xinfo', 'table_list', 'index_list', 'index_info', 'index_xinfo', 'foreign_key_list', 'foreign_key_check'] as const).map(
+    (name) => [name, 'any'] as const,
+  ),
+  ...(['integrity_check', 'quick_check', 'user_version', 'application_id', 'foreign_keys', 'defer_foreign_keys'] as const).map((name) => [name, 'any'] as const),
+  ...(
+    [
+      'journal_mode',
+      'busy_timeout',
+      'query_only',
+      'synchronous',
+      'cache_size',
+      'page_size',
+      'page_count',
+      'freelist_count',
+      'encoding',
+      'auto_vacuum',
+      'schema_version',
+      'data_version',
+      'compile_options',
+      'database_list',
+      'collation_list',
+      'function_list',
+      'module_list',
+      'pragma_list',
+      'recursive_triggers',
+      'temp_store',
+      'locking_mode',
+      'secure_delete',
+      'journal_size_limit',
+      'wal_autocheckpoint',
+      'mmap_size',
+    ] as const
+  ).map((name) => [name, 'read'] as const),
+]);
+
+/** For a PRAGMA (EXPLAIN or not), whether the policy allows it; undefined for any other statement. */
+export function pragmaAllowed(sql: string): boolean | undefined {
+  let words = leadingWords(sql, 9);
+  // SQLite runs a PRAGMA's setting while it compiles the statement, EXPLAIN or not.
+  if (words[0] === 'explain') words = words.slice(words[1] === 'query' && words[2] === 'plan' ? 3 : 1);
+  if (words[0] !== 'pragma') return undefined;
+  // PRAGMA [schema.]name [= value | (value)]
+  const qualified = words[2] === '.';
+  const name = words[qualified ? 3 : 1];
+  const hasValue = words[qualified ? 4 : 2] !== undefined && words[qualified ? 4 : 2] !== ';';
+  const policy = name === undefined ? undefined : PRAGMA_POLICY.get(name);
+  return policy === 'any' || (policy === 'read' && !hasValue);
+}
+
+/**
+ * Refused before it is prepared: SQLite applies most PRAGMA settings (query_only, busy_timeout, foreign_keys...)
+ * while it compiles the statement, so preparing one on a shared connection is already too late.
+ */
+export function connectionStateError(sql: string): StatementRefusedError {
+  return new StatementRefusedError(
+    'connection-state',
+    'Refused a statement that changes the shared connection (ATTACH, DETACH, VACUUM, VACUUM INTO, or a PRAGMA that sets connection ' +
+      "state such as query_only, busy_timeout or journal_mode). Nothing was applied. Configure the connection through litefs-forward's " +
+      'options, and run maintenance (VACUUM, backups) with a separate better-sqlite3 connection on the primary.',
+    { sql },
+  );
+}
+
 function classify(connection: Connection, statement: PreparedStatement, sql: string): StatementKind {
-  // The common SELECT needs no further look; everything else is decided from its bytecode.
-  if (statement.readonly && statement.reader) return 'read';
+  // The common SELECT needs no further look (table-valued pragma functions exist only for side-effect-free
+  // pragmas); everything else is decided from its bytecode.
+  if (statement.readonly && statement.reader && pragmaAllowed(sql) === undefined) return 'read';
   const program = explain(connection, sql);
   let writesMain = false;
   let writesElsewhere = false;
   for (const op of program) {
     if (op.opcode === 'AutoCommit') return 'transaction-control';
     if (op.opcode === 'Savepoint') return 'savepoint';
+    if (op.opcode === 'Vacuum') return 'connection-state';
+    if (op.opcode === 'Function' && typeof op.p4 === 'string' && /^sqlite_(attach|detach)\(/.test(op.p4)) return 'connection-state';
     if (op.opcode === 'Transaction' && op.p2 !== 0) {
       if (op.p1 === MAIN_DATABASE) writesMain = true;
       else writesElsewhere = true;
@@ -58,7 +140,8 @@ function classify(connection: Connection, statement: PreparedStatement, sql: str
  * say how many there are. Its refusals do, though: bind NULLs until it accepts. Runs once per distinct SQL text.
  */
 function explain(connection: Connection, sql: string): ExplainRow[] {
-  const statement = connection.prepare(`EXPLAIN ${sql}`);
+  // Plain numbers whatever the connection's default: the opcodes' operands are compared with numbers.
+  const statement = connection.prepare(`EXPLAIN ${sql}`).safeIntegers(false);
   const named: Record<string, null> = {};
   let hasNamed = false;
   // Positional count lies in [low, high]; every `?` in the text is an upper bound.
@@ -95,6 +178,16 @@ function explain(connection: Connection, sql: string): ExplainRow[] {
   throw new Error(`Could not determine the parameters of: ${sql}`);
 }
 
+/**
+ * Prepares one statement and lets SQLite classify it. Throws SQLite's own error when it does not prepare, and
+ * STATEMENT_REFUSED for a PRAGMA outside {@link PRAGMA_POLICY}, which is never prepared.
+ */
+export function prepareEntry(connection: Connection, sql: string): PreparedEntry {
+  if (pragmaAllowed(sql) === false) throw connectionStateError(sql);
+  const statement = connection.prepare(sql) as PreparedStatement;
+  return { statement, kind: classify(connection, statement, sql), returnsData: statement.reader };
+}
+
 /** A bounded LRU of prepared statements and their routing, keyed by SQL text. */
 export class StatementCache {
   #connection: Connection;
@@ -106,7 +199,7 @@ export class StatementCache {
     this.#capacity = capacity;
   }
 
-  /** Throws SQLite's own error when the statement does not prepare (syntax, unknown table...). */
+  /** Throws SQLite's own error when the statement does not prepare (syntax, unknown table...), or STATEMENT_REFUSED. */
   prepare(sql: string): PreparedEntry {
     const cached = this.#entries.get(sql);
     if (cached !== undefined) {
@@ -117,8 +210,7 @@ export class StatementCache {
       }
       return cached;
     }
-    const statement = this.#connection.prepare(sql) as PreparedStatement;
-    const entry: PreparedEntry = { statement, kind: classify(this.#connection, statement, sql), returnsData: statement.reader };
+    const entry = prepareEntry(this.#connection, sql);
     if (this.#entries.size >= this.#capacity) {
       const oldest = this.#entries.keys().next();
       if (oldest.done !== true) this.#entries.delete(oldest.value);

@@ -38,8 +38,8 @@ test('transaction control is refused as a single call; transactions commit or ro
   const dir = tempDir(t);
   await using db = await openDatabase({ path: join(dir, 'app.db'), mode: 'local' });
   await db.exec('CREATE TABLE t (v INTEGER)');
-  await assert.rejects(db.run('BEGIN'), { code: 'PROTOCOL_ERROR' });
-  await assert.rejects(db.run('SAVEPOINT x'), { code: 'PROTOCOL_ERROR' });
+  await assert.rejects(db.run('BEGIN'), { code: 'STATEMENT_REFUSED' });
+  await assert.rejects(db.run('SAVEPOINT x'), { code: 'STATEMENT_REFUSED' });
   await assert.rejects(
     db.transaction(async (tx) => {
       await tx.run('INSERT INTO t VALUES (1)');

@@ -155,7 +155,7 @@ test("Kysely's result conventions: insertId, numAffectedRows, raw statements", a
     assert.deepEqual(select.rows, [{ id: 3, v: 'c' }]);
     assert.equal(select.numAffectedRows, undefined);
     // Transaction control belongs to db.transaction(): a bare SAVEPOINT is refused.
-    await assert.rejects(sql`savepoint x`.execute(db), { code: 'PROTOCOL_ERROR' });
+    await assert.rejects(sql`savepoint x`.execute(db), { code: 'STATEMENT_REFUSED' });
   } finally {
     await db.destroy();
   }

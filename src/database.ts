@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import BetterSqlite3 from 'better-sqlite3';
 import { type LiteFSForwardOptions, type ResolvedConfig, resolveConfig } from './config.js';
 import { ConsistencyScopes, WriteScope } from './consistency.js';
@@ -11,6 +10,7 @@ import { closeChannel, type ForwardContext, forwardChannel, openChannel, type Ro
 import { LiteFSForwardError, NotPrimaryError, ReadYourWritesTimeoutError } from './errors.js';
 import { ClusterTables } from './primary/cluster-tables.js';
 import { PrimaryService } from './primary/primary-service.js';
+import { EndpointServer } from './primary/endpoint-server.js';
 import { RemoteSessions } from './primary/remote-sessions.js';
 import { createRpcHandler, type RpcHandler } from './primary/rpc-handler.js';
 import { batchUnit, runScript, statementUnit, transactionControlError } from './primary/units.js';
@@ -62,7 +62,7 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
   readonly #scopes = new ConsistencyScopes();
   readonly #roleListeners = new Set<(change: RoleChange) => void>();
   #handler: RpcHandler | undefined;
-  #server: Server | undefined;
+  #server: EndpointServer | undefined;
   #purgeTimer: NodeJS.Timeout | undefined;
   #closing: Promise<void> | undefined;
   #counters = { inFlight: 0, forwarded: 0, failed: 0 };
@@ -95,6 +95,7 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
       ledger: config.exactlyOnce ? this.#tables : undefined,
       idleTimeoutMs: config.transactionIdleTimeout,
       totalTimeoutMs: config.transactionTimeout,
+      maxSessions: config.limits.maxRemoteTransactions,
       readTxid: () => this.#readTxid(),
       logger: config.logger,
     });
@@ -351,7 +352,14 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
         readTxid: () => this.#readTxid(),
         status: () => this.status(),
       });
-      this.#handler = createRpcHandler({ service, secret: config.secret!, maxRequestBytes: config.maxRequestBytes, maxClockSkewMs: config.maxClockSkew, logger: config.logger });
+      this.#handler = createRpcHandler({
+        service,
+        secret: config.secret!,
+        maxRequestBytes: config.maxRequestBytes,
+        maxClockSkewMs: config.maxClockSkew,
+        maxPendingBodies: config.limits.maxPendingBodies,
+        logger: config.logger,
+      });
       if (config.listen !== false) await this.#listen(config.listen);
     }
     if (this.#isWriter()) await this.#takeOverAsPrimary();
@@ -359,16 +367,18 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
     this.#config.logger.info({ role: this.role, mode: this.#mode, path: this.#config.path, listen: this.listenUrl }, 'litefs-forward started');
   }
 
-  #listen(listen: { host: string; port: number }): Promise<void> {
-    const handler = this.#handler!;
-    const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => handler(req, res));
-    this.#server = server;
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(listen.port, listen.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
+  async #listen(listen: { host: string; port: number }): Promise<void> {
+    const { limits, logger } = this.#config;
+    this.#server = await EndpointServer.start({
+      handler: this.#handler!,
+      host: listen.host,
+      port: listen.port,
+      maxConnections: limits.maxConnections,
+      headersTimeoutMs: limits.headersTimeout,
+      requestTimeoutMs: limits.requestTimeout,
+      keepAliveTimeoutMs: limits.keepAliveTimeout,
+      closeGraceMs: limits.closeGrace,
+      logger,
     });
   }
 
@@ -705,13 +715,7 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
 
   async #shutdown(): Promise<void> {
     clearInterval(this.#purgeTimer);
-    const server = this.#server;
-    if (server) {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
-    }
+    await this.#server?.close();
     this.#sessions.rollbackAll('the database is closing');
     await this.#queue.drain();
     this.#queue.close();

@@ -38,6 +38,8 @@ export class EndpointServer {
         headersTimeout: options.headersTimeoutMs,
         requestTimeout: options.requestTimeoutMs,
         keepAliveTimeout: options.keepAliveTimeoutMs,
+        // Node checks the header and request timeouts only this often (30 s by default).
+        connectionsCheckingInterval: Math.max(100, Math.min(1_000, Math.floor(options.headersTimeoutMs / 2))),
         // Node's default of 2,000 headers is far more than a signed request needs.
         maxHeaderSize: 16 * 1024,
       },

@@ -45,7 +45,7 @@ export function createRpcHandler(options: RpcHandlerOptions): RpcHandler {
     closeAfter(req, res, 401, { ok: false, error: { code: 'UNAUTHORIZED', message: reason } });
   };
 
-  const handle = (req: IncomingMessage, res: ServerResponse, next?: (error?: unknown) => void): void => {
+  const handle: RpcHandler = (req, res, next) => {
     const path = (req.url ?? '').split('?')[0];
     if (path !== RPC_PATH) {
       if (next) return next();

@@ -70,13 +70,16 @@ async function attack(port: number, payload: (i: number) => Buffer[]): Promise<{
           });
           socket.on('error', () => {});
           socket.once('close', () => stats.closedByServer++);
+          let connected = false;
           socket.once('connect', () => {
+            connected = true;
             stats.opened++;
             for (const part of payload(i)) socket.write(part);
             resolve();
           });
           socket.once('error', () => {
-            stats.failedToOpen++;
+            // A reset after the server answered is the refusal itself, not a failure to connect.
+            if (!connected) stats.failedToOpen++;
             resolve();
           });
           sockets.push(socket);

@@ -213,16 +213,19 @@ class RefusalLog {
 }
 
 /**
- * Answers without reading the body into memory: a small body is drained (discarded) so that the sender can read
- * the answer, a larger one is cut off once the answer is out. The connection is not reused.
+ * Answers without reading the body into memory: a small body (or a signed one) is drained, discarded, so that the
+ * sender can read the answer; a larger unsigned one is cut off once the answer is out. The connection is not reused.
  */
 function closeAfter(req: IncomingMessage, res: ServerResponse, status: number, response: Response, secret?: Buffer, nonce?: string): void {
+  // A signed sender is a cluster node: its body is drained however long (discarded, bounded by the request
+  // timeout) so that it reads the refusal instead of a reset.
+  const drainLimit = secret === undefined ? DRAIN_LIMIT_BYTES : Number.MAX_SAFE_INTEGER;
   const send = (): void => {
     if (secret !== undefined && nonce !== undefined) signedReply(res, secret, nonce, status, response, true);
     else reply(res, status, response);
   };
   const declared = Number.parseInt(single(req.headers['content-length']) ?? '0', 10);
-  if (req.complete || (Number.isSafeInteger(declared) && declared <= DRAIN_LIMIT_BYTES && req.headers['transfer-encoding'] === undefined)) {
+  if (req.complete || (Number.isSafeInteger(declared) && declared <= drainLimit && req.headers['transfer-encoding'] === undefined)) {
     req.resume();
     if (req.complete) send();
     else req.once('end', send);

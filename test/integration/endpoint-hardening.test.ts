@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { createServer, request, type IncomingMessage, type Server } from 'node:http';
+import { Agent, createServer, type IncomingMessage, request, type Server } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { type LiteFSDatabase, openDatabase } from '../../src/index.js';
 import { resolveConfig } from '../../src/config.js';
+import { EndpointServer } from '../../src/primary/endpoint-server.js';
 import { signRequest } from '../../src/wire/auth.js';
 import { RPC_PATH } from '../../src/wire/protocol.js';
 import { FakeLiteFS } from '../support/fake-litefs.js';
@@ -319,5 +320,37 @@ describe('the replica trusts only signed answers, and every uncertain outcome ca
     assert.equal(given.code, 'FORWARD_TIMEOUT');
     assert.equal(given.idempotencyKey, 'my-key-1');
     mode = 'pass';
+  });
+});
+
+describe('the endpoint server closes in bounded time', () => {
+  test('idle keep-alive sockets go at once, a request in flight gets the grace, then is cut off', async () => {
+    const silent = { warn() {}, info() {}, error() {}, debug() {} } as never;
+    const server = await EndpointServer.start({
+      handler: (req, res) => {
+        if (req.url === '/hang') return; // never answers
+        res.end('ok');
+      },
+      host: '127.0.0.1',
+      port: 0,
+      maxConnections: 10,
+      headersTimeoutMs: 5_000,
+      requestTimeoutMs: 10_000,
+      keepAliveTimeoutMs: 60_000,
+      closeGraceMs: 300,
+      logger: silent,
+    });
+    const address = server.address() as { port: number };
+    const agent = new Agent({ keepAlive: true });
+    await new Promise<void>((resolve, reject) => request({ host: '127.0.0.1', port: address.port, path: '/', agent }, (res) => res.resume().on('end', resolve)).on('error', reject).end());
+    const hanging = new Promise<void>((resolve) => request({ host: '127.0.0.1', port: address.port, path: '/hang' }).on('error', () => resolve()).end());
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(server.connections, 2);
+    const started = Date.now();
+    await within(2_000, server.close(), 'close()');
+    await hanging;
+    const took = Date.now() - started;
+    assert.ok(took >= 250 && took < 1_500, `close() took ${took} ms`);
+    agent.destroy();
   });
 });

@@ -76,6 +76,8 @@ export interface LiteFSForwardOptions {
    * exists, and a write made before a primary is known waits for one within its own `rpcTimeout`. Default 30 000.
    */
   startTimeout?: number;
+  /** Caps of the forwarding endpoint (connections, time, bodies, remote transactions). See {@link EndpointLimitOptions}. */
+  limits?: EndpointLimitOptions;
 }
 
 export interface ResolvedConfig {
@@ -106,6 +108,7 @@ export interface ResolvedConfig {
   readonly transactionTimeout: number;
   readonly groupCommit: { maxSize: number; maxWaitMs: number };
   readonly startTimeout: number;
+  readonly limits: EndpointLimits;
 }
 
 export const DEFAULTS = Object.freeze({
@@ -131,7 +134,7 @@ export const DEFAULTS = Object.freeze({
 const KNOWN_OPTIONS = new Set<string>([
   'path', 'mode', 'primaryFile', 'pollInterval', 'eventStreamUrl', 'infoUrl', 'tableName', 'cacheTtl', 'rpcTimeout',
   'hostname', 'advertiseUrl', 'listen', 'secret', 'logger', 'safeIntegers', 'readYourWrites',
-  'readYourWritesTimeout', 'exactlyOnce', 'idempotencyWindow', 'maxRequestBytes', 'maxClockSkew',
+  'readYourWritesTimeout', 'exactlyOnce', 'idempotencyWindow', 'maxRequestBytes', 'maxClockSkew', 'limits',
   'transactionIdleTimeout', 'transactionTimeout', 'groupCommit', 'startTimeout',
 ]);
 
@@ -200,6 +203,7 @@ export function resolveConfig(options: LiteFSForwardOptions): ResolvedConfig {
             maxWaitMs: duration('groupCommit.maxWaitMs', groupCommit?.maxWaitMs ?? DEFAULTS.groupCommitMaxWaitMs, 0),
           },
     startTimeout: duration('startTimeout', options.startTimeout ?? DEFAULTS.startTimeout, 1),
+    limits: resolveLimits(options.limits),
   });
 }
 
@@ -209,7 +213,9 @@ function resolveListen(listen: LiteFSForwardOptions['listen'], advertiseUrl: str
   const advertisedPort = advertiseUrl === undefined ? undefined : defaultPort(new URL(advertiseUrl));
   const port = listen?.port ?? advertisedPort;
   if (port === undefined) return false;
-  return { host: nonEmptyString('listen.host', listen?.host ?? '0.0.0.0'), port: integer('listen.port', port, 0, 65_535) };
+  // The advertised host, not every interface: the endpoint is reachable where it says it is, and nowhere else.
+  const advertisedHost = advertiseUrl === undefined ? undefined : new URL(advertiseUrl).hostname.replace(/^\[(.*)\]$/, '$1');
+  return { host: nonEmptyString('listen.host', listen?.host ?? advertisedHost ?? '127.0.0.1'), port: integer('listen.port', port, 0, 65_535) };
 }
 
 /** The URL's port, or its scheme's default: `URL.port` is empty for `https://host/` as for `http://host/`. */
@@ -280,4 +286,57 @@ function redacted(value: unknown): string {
   if (value instanceof Uint8Array) return `<redacted ${value.constructor?.name ?? 'Uint8Array'} of ${value.byteLength} bytes>`;
   if (Array.isArray(value)) return `<redacted array of ${value.length} items>`;
   return `<redacted ${typeof value}>`;
+// --- Endpoint limits (issue 9): every resource of the forwarding endpoint has a cap. ---
+
+export interface EndpointLimitOptions {
+  /** Open connections to the built-in endpoint at most. Default 1 024. */
+  maxConnections?: number;
+  /** Request bodies being read at once (headers verified, body not yet); beyond it, `OVERLOADED`. Default 64. */
+  maxPendingBodies?: number;
+  /** Time a client has to send the request headers, in ms. Default 10 000. */
+  headersTimeout?: number;
+  /** Time a client has to send the whole request, body included, in ms. Default 30 000. */
+  requestTimeout?: number;
+  /** How long an idle keep-alive connection stays open, in ms. Default 5 000. */
+  keepAliveTimeout?: number;
+  /** How long `close()` lets requests in flight finish before it cuts their connections, in ms. Default 2 000. */
+  closeGrace?: number;
+  /** Remote transactions open or waiting to begin at once; beyond it, `begin` is refused with `OVERLOADED`. Default 64. */
+  maxRemoteTransactions?: number;
+}
+
+export type EndpointLimits = Readonly<Required<EndpointLimitOptions>>;
+
+export const DEFAULT_LIMITS: EndpointLimits = Object.freeze({
+  maxConnections: 1_024,
+  maxPendingBodies: 64,
+  headersTimeout: 10_000,
+  requestTimeout: 30_000,
+  keepAliveTimeout: 5_000,
+  closeGrace: 2_000,
+  maxRemoteTransactions: 64,
+});
+
+const LIMIT_NAMES = Object.keys(DEFAULT_LIMITS) as (keyof EndpointLimits)[];
+
+function resolveLimits(limits: EndpointLimitOptions | undefined): EndpointLimits {
+  if (limits === undefined) return DEFAULT_LIMITS;
+  if (limits === null || typeof limits !== 'object' || Array.isArray(limits)) throw new ConfigError('limits', limits, 'an object');
+  for (const key of Object.keys(limits)) {
+    if (!(LIMIT_NAMES as string[]).includes(key)) throw new ConfigError(`limits.${key}`, (limits as Record<string, unknown>)[key], `no such limit; one of ${LIMIT_NAMES.join(', ')}`);
+  }
+  const pick = (name: keyof EndpointLimits, min: number, max: number): number => integer(`limits.${name}`, limits[name] ?? DEFAULT_LIMITS[name], min, max);
+  const resolved = Object.freeze({
+    maxConnections: pick('maxConnections', 1, 1_000_000),
+    maxPendingBodies: pick('maxPendingBodies', 1, 1_000_000),
+    headersTimeout: pick('headersTimeout', 100, 600_000),
+    requestTimeout: pick('requestTimeout', 100, 3_600_000),
+    keepAliveTimeout: pick('keepAliveTimeout', 0, 600_000),
+    closeGrace: pick('closeGrace', 0, 600_000),
+    maxRemoteTransactions: pick('maxRemoteTransactions', 1, 1_000_000),
+  });
+  if (resolved.headersTimeout > resolved.requestTimeout) {
+    throw new ConfigError('limits.headersTimeout', resolved.headersTimeout, `at most \`limits.requestTimeout\` (${resolved.requestTimeout})`);
+  }
+  return resolved;
 }

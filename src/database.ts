@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import BetterSqlite3 from 'better-sqlite3';
 import { type LiteFSForwardOptions, type ResolvedConfig, resolveConfig } from './config.js';
 import { ConsistencyScopes, WriteScope } from './consistency.js';
@@ -12,6 +11,7 @@ import { closeChannel, type ForwardContext, forwardChannel, openChannel, type Ro
 import { DatabaseUnavailableError, LiteFSForwardError, NotPrimaryError, ReadYourWritesTimeoutError } from './errors.js';
 import { ClusterTables } from './primary/cluster-tables.js';
 import { PrimaryService } from './primary/primary-service.js';
+import { EndpointServer } from './primary/endpoint-server.js';
 import { RemoteSessions } from './primary/remote-sessions.js';
 import { createRpcHandler, type RpcHandler } from './primary/rpc-handler.js';
 import { batchUnit, runScript, statementUnit, transactionControlError } from './primary/units.js';
@@ -63,7 +63,7 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
   readonly #scopes = new ConsistencyScopes();
   readonly #roleListeners = new Set<(change: RoleChange) => void>();
   #handler: RpcHandler | undefined;
-  #server: Server | undefined;
+  #server: EndpointServer | undefined;
   #purgeTimer: NodeJS.Timeout | undefined;
   #closing: Promise<void> | undefined;
   /** Local write transactions still open, each with the function that rolls it back (on close). */
@@ -103,6 +103,7 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
       ledger: config.exactlyOnce ? this.#tables : undefined,
       idleTimeoutMs: config.transactionIdleTimeout,
       totalTimeoutMs: config.transactionTimeout,
+      maxSessions: config.limits.maxRemoteTransactions,
       readTxid: () => this.#readTxid(),
       logger: config.logger,
     });
@@ -378,7 +379,14 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
         readTxid: () => this.#readTxid(),
         status: () => this.status(),
       });
-      this.#handler = createRpcHandler({ service, secret: config.secret!, maxRequestBytes: config.maxRequestBytes, maxClockSkewMs: config.maxClockSkew, logger: config.logger });
+      this.#handler = createRpcHandler({
+        service,
+        secret: config.secret!,
+        maxRequestBytes: config.maxRequestBytes,
+        maxClockSkewMs: config.maxClockSkew,
+        maxPendingBodies: config.limits.maxPendingBodies,
+        logger: config.logger,
+      });
       if (config.listen !== false) await this.#listen(config.listen);
     }
     if (this.#isWriter()) await this.#takeOverAsPrimary();
@@ -386,16 +394,18 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
     this.#config.logger.info({ role: this.role, mode: this.#mode, path: this.#config.path, listen: this.listenUrl }, 'litefs-forward started');
   }
 
-  #listen(listen: { host: string; port: number }): Promise<void> {
-    const handler = this.#handler!;
-    const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => handler(req, res));
-    this.#server = server;
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(listen.port, listen.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
+  async #listen(listen: { host: string; port: number }): Promise<void> {
+    const { limits, logger } = this.#config;
+    this.#server = await EndpointServer.start({
+      handler: this.#handler!,
+      host: listen.host,
+      port: listen.port,
+      maxConnections: limits.maxConnections,
+      headersTimeoutMs: limits.headersTimeout,
+      requestTimeoutMs: limits.requestTimeout,
+      keepAliveTimeoutMs: limits.keepAliveTimeout,
+      closeGraceMs: limits.closeGrace,
+      logger,
     });
   }
 
@@ -778,8 +788,8 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
   async #shutdown(): Promise<void> {
     clearInterval(this.#purgeTimer);
     this.#rollBackSessions();
-    const server = this.#server;
-    if (server) await closeServer(server, CLOSE_GRACE_MS);
+    // The endpoint's own close() is bounded: idle sockets go at once, requests in flight get `limits.closeGrace`.
+    await this.#server?.close();
     // A `tx begin` that was already waiting for the queue may have opened a session meanwhile.
     this.#rollBackSessions();
     await Promise.race([this.#queue.drain(), sleep(CLOSE_GRACE_MS)]);
@@ -800,25 +810,10 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
 }
 
 /**
- * The longest close() waits for each of: HTTP requests in flight to finish (then their sockets are destroyed),
- * and writes already queued to commit. So close() returns within about 2 x CLOSE_GRACE_MS.
+ * The longest close() waits for writes already queued to commit, after the endpoint's own bounded close
+ * (`limits.closeGrace`, 2 s by default). So close() returns within about closeGrace + CLOSE_GRACE_MS.
  */
 export const CLOSE_GRACE_MS = 2_000;
-
-/** Stops accepting, closes idle keep-alive sockets now, and destroys the rest after `graceMs`. */
-async function closeServer(server: Server, graceMs: number): Promise<void> {
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  server.closeIdleConnections();
-  // A socket that finishes its request during the grace period becomes idle: close it then, not after keep-alive.
-  const idleSweep = setInterval(() => server.closeIdleConnections(), 50);
-  const grace = setTimeout(() => server.closeAllConnections(), graceMs);
-  try {
-    await closed;
-  } finally {
-    clearInterval(idleSweep);
-    clearTimeout(grace);
-  }
-}
 
 /** Opens a database: on LiteFS it detects the primary and starts forwarding; without LiteFS it runs locally. */
 export function openDatabase(options: LiteFSForwardOptions): Promise<LiteFSDatabase> {

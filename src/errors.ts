@@ -15,6 +15,7 @@ export const ERROR_CODES = [
   'CLOSED',
   'DATABASE_UNAVAILABLE',
   'STATEMENT_REFUSED',
+  'OVERLOADED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -26,6 +27,10 @@ export interface ErrorContext {
   primary?: string;
   sql?: string;
   cause?: unknown;
+  /** The write's idempotency key, when the outcome is unknown: retry with it to apply the write at most once. */
+  idempotencyKey?: string;
+  /** True when the request may have reached the primary and run there (timeout, reset, unverifiable answer). */
+  mayHaveBeenApplied?: boolean;
 }
 
 export class LiteFSForwardError extends Error {
@@ -33,6 +38,8 @@ export class LiteFSForwardError extends Error {
   readonly node?: string;
   readonly primary?: string;
   readonly sql?: string;
+  readonly idempotencyKey?: string;
+  readonly mayHaveBeenApplied?: boolean;
 
   constructor(code: ErrorCode, message: string, context: ErrorContext = {}) {
     super(message, context.cause === undefined ? undefined : { cause: context.cause });
@@ -41,6 +48,8 @@ export class LiteFSForwardError extends Error {
     if (context.node !== undefined) this.node = context.node;
     if (context.primary !== undefined) this.primary = context.primary;
     if (context.sql !== undefined) this.sql = context.sql;
+    if (context.idempotencyKey !== undefined) this.idempotencyKey = context.idempotencyKey;
+    if (context.mayHaveBeenApplied !== undefined) this.mayHaveBeenApplied = context.mayHaveBeenApplied;
   }
 }
 
@@ -68,15 +77,13 @@ export class NotPrimaryError extends LiteFSForwardError {
 }
 
 export class ForwardTimeoutError extends LiteFSForwardError {
-  readonly idempotencyKey?: string;
-  constructor(timeoutMs: number, context: ErrorContext & { idempotencyKey?: string } = {}) {
+  constructor(timeoutMs: number, context: ErrorContext = {}) {
     super(
       'FORWARD_TIMEOUT',
       `The forwarded call did not finish within ${timeoutMs} ms. The write may have been applied on the primary; ` +
-        'retry with the same idempotencyKey to apply it at most once, or raise `timeout`.',
-      context,
+        `retry with the same idempotencyKey${context.idempotencyKey === undefined ? '' : ` (${context.idempotencyKey}, also in \`error.idempotencyKey\`)`} to apply it at most once, or raise \`timeout\`.`,
+      { mayHaveBeenApplied: true, ...context },
     );
-    if (context.idempotencyKey !== undefined) this.idempotencyKey = context.idempotencyKey;
   }
 }
 

@@ -64,7 +64,7 @@ export class PrimaryService {
       case 'tx':
         return this.#transactionStep(request, signal);
       default:
-        throw new LiteFSForwardError('PROTOCOL_ERROR', `Unknown operation ${JSON.stringify((request as { op: unknown }).op)}.`);
+        throw new LiteFSForwardError('PROTOCOL_ERROR', 'Invalid request: `op` is not a known operation.');
     }
   }
 

@@ -26,6 +26,8 @@ export interface RemoteSessionOptions {
   ledger: IdempotencyLedger | undefined;
   idleTimeoutMs: number;
   totalTimeoutMs: number;
+  /** Sessions open or waiting to begin at once; a begin beyond it is refused (OVERLOADED). */
+  maxSessions?: number;
   readTxid(): string | undefined;
   logger: Logger;
 }
@@ -57,6 +59,13 @@ export class RemoteSessions {
     if (this.#open.has(id)) return Promise.resolve();
     const opening = this.#opening.get(id);
     if (opening) return opening;
+    const max = this.#options.maxSessions ?? Number.POSITIVE_INFINITY;
+    if (this.#open.size + this.#opening.size >= max) {
+      // Refused before it queues: nothing ran, so the replica may retry it (it does, within its deadline).
+      return Promise.reject(
+        new LiteFSForwardError('OVERLOADED', `The primary has ${max} remote transactions open or waiting already (\`limits.maxRemoteTransactions\`); this one was not begun. Retry shortly.`),
+      );
+    }
     const started = (async () => {
       const session = await WriteSession.begin(this.#options.queue, this.#options.cache, signal);
       const entry: RemoteSession = {

@@ -47,6 +47,8 @@ export class Forwarder {
     const startedAt = Date.now();
     let lastError: unknown;
     let maybeApplied = false;
+    // The request's idempotency key, carried by every error whose outcome is unknown so the caller can retry with it.
+    let key: string | undefined;
     for (let attempt = 0; ; attempt++) {
       let endpoint: PrimaryEndpoint | undefined = options.endpoint;
       try {
@@ -55,13 +57,16 @@ export class Forwarder {
           endpoint = await this.#tracker.resolvePrimary(signal);
         }
         const remaining = Math.max(1, options.timeoutMs - (Date.now() - startedAt));
-        const response = await this.#client.call(endpoint.rpcUrl, build(remaining), signal, endpoint.hostname);
+        const request = build(remaining);
+        key = 'key' in request && typeof request.key === 'string' ? request.key : undefined;
+        const response = await this.#client.call(endpoint.rpcUrl, request, signal, endpoint.hostname);
         return { response, endpoint };
       } catch (error) {
         if (error instanceof BecamePrimary) throw error;
-        if (signal.aborted) throw this.#deadlineError(options, endpoint, lastError ?? error, maybeApplied, startedAt);
+        // A deadline that passes while the request is out means it may have reached the primary.
+        if (signal.aborted) throw this.#deadlineError(options, endpoint, lastError ?? error, maybeApplied || endpoint !== undefined, startedAt, key);
         if (error instanceof ConnectionFailure && error.sent) maybeApplied = true;
-        if (!this.#retryable(error, options)) throw unwrap(error);
+        if (!this.#retryable(error, options)) throw unwrap(error, key);
         lastError = error;
         if (error instanceof NotPrimaryError || error instanceof ConnectionFailure) {
           this.#tracker.invalidate();
@@ -76,11 +81,13 @@ export class Forwarder {
         this.#tracker.waitForChange(pauseSignal).catch(() => {}),
       ]);
       pause.abort();
-      if (signal.aborted) throw this.#deadlineError(options, endpoint, lastError, maybeApplied, startedAt);
+      if (signal.aborted) throw this.#deadlineError(options, endpoint, lastError, maybeApplied, startedAt, key);
     }
   }
 
   #retryable(error: unknown, options: ForwardOptions): boolean {
+    // Refused before it ran (a cap on the primary): waiting and trying again is always safe.
+    if (error instanceof LiteFSForwardError && error.code === 'OVERLOADED') return true;
     if (options.endpoint !== undefined) {
       // A transaction step can only go to its own primary; a lost connection before sending is all we retry.
       return error instanceof ConnectionFailure && (!error.sent || options.idempotent);
@@ -90,22 +97,34 @@ export class Forwarder {
     return false;
   }
 
-  #deadlineError(options: ForwardOptions, endpoint: PrimaryEndpoint | undefined, cause: unknown, maybeApplied: boolean, startedAt: number): Error {
+  #deadlineError(options: ForwardOptions, endpoint: PrimaryEndpoint | undefined, cause: unknown, maybeApplied: boolean, startedAt: number, key: string | undefined): Error {
     if (options.signal?.aborted) return abortError(options.signal);
-    const context = { node: this.#hostname, ...(endpoint ? { primary: endpoint.hostname } : {}), ...(options.sql ? { sql: options.sql } : {}), cause };
+    const context = {
+      node: this.#hostname,
+      ...(endpoint ? { primary: endpoint.hostname } : {}),
+      ...(options.sql ? { sql: options.sql } : {}),
+      ...(key === undefined ? {} : { idempotencyKey: key }),
+      cause,
+    };
     if (!maybeApplied && endpoint === undefined) {
       return new PrimaryUnavailableError(
         `No primary was reachable within ${Date.now() - startedAt} ms (an election, or the primary's app is down). Nothing was applied; retry later.`,
         context,
       );
     }
-    return new ForwardTimeoutError(options.timeoutMs, context);
+    return new ForwardTimeoutError(options.timeoutMs, { ...context, mayHaveBeenApplied: true });
   }
 }
 
-function unwrap(error: unknown): unknown {
+function unwrap(error: unknown, key: string | undefined): unknown {
   if (error instanceof ConnectionFailure) {
-    return new LiteFSForwardError('FORWARD_FAILED', `${error.message}. The write may have been applied; retry with the same idempotencyKey.`, { cause: error.cause });
+    const retry = key === undefined ? 'retry with an idempotencyKey' : `retry with the same idempotencyKey (${key}, in \`error.idempotencyKey\`)`;
+    const outcome = error.sent ? `The request may have reached the primary and been applied; ${retry} to apply it at most once.` : 'The request was not sent; nothing was applied.';
+    return new LiteFSForwardError('FORWARD_FAILED', `${error.message}. ${outcome}`, {
+      cause: error.cause,
+      mayHaveBeenApplied: error.sent,
+      ...(key === undefined ? {} : { idempotencyKey: key }),
+    });
   }
   return error;
 }

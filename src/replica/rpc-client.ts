@@ -1,9 +1,10 @@
-import { Agent, request } from 'node:http';
+import { createHash } from 'node:crypto';
+import { Agent, type IncomingMessage, request } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { ERROR_CODES, type ErrorCode, LiteFSForwardError, NotPrimaryError, UnauthorizedError } from '../errors.js';
+import { ERROR_CODES, type ErrorCode, type ErrorContext, LiteFSForwardError, NotPrimaryError, UnauthorizedError } from '../errors.js';
 import { toSqliteError } from '../sqlite/errors.js';
 import { abortError } from '../util/abort.js';
-import { HEADER_NONCE, signRequest, verifyResponse } from '../wire/auth.js';
+import { HEADER_NONCE, signRequest, verifyResponseHeaders } from '../wire/auth.js';
 import { RPC_PATH, type Request, type Response } from '../wire/protocol.js';
 
 export type OkResponse = Extract<Response, { ok: true }>;
@@ -18,7 +19,7 @@ export class ConnectionFailure extends Error {
 }
 
 const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND']);
-/** Responses are small; a bound keeps a confused peer from filling memory. */
+/** The largest answer read, and only once its signed headers vouch for its length. */
 const MAX_RESPONSE_BYTES = 256 * 1024 * 1024;
 
 export interface RpcClientOptions {
@@ -26,7 +27,12 @@ export interface RpcClientOptions {
   hostname: string;
 }
 
-/** Signs requests, verifies responses, and keeps connections to the primary alive between calls. */
+/**
+ * Signs requests, verifies responses, and keeps connections to the primary alive between calls. Only a signed
+ * answer is believed, whatever its status: its headers are verified before its body is read, the body is read up
+ * to its signed length, and its digest is checked. An answer that fails any of this becomes a coded error that
+ * says the call may have run, and never shows the peer's text.
+ */
 export class RpcClient {
   readonly #options: RpcClientOptions;
   readonly #agent = new Agent({ keepAlive: true, maxSockets: 128, maxFreeSockets: 128, scheduling: 'lifo' });
@@ -42,6 +48,9 @@ export class RpcClient {
     const url = new URL(RPC_PATH, baseUrl);
     const secure = url.protocol === 'https:';
     const send = secure ? httpsRequest : request;
+    const primary = primaryName ?? url.host;
+    const key = 'key' in payload && typeof payload.key === 'string' ? payload.key : undefined;
+    const context: ErrorContext = { node: this.#options.hostname, primary, ...(key === undefined ? {} : { idempotencyKey: key }) };
     return new Promise<OkResponse>((resolve, reject) => {
       if (signal.aborted) return reject(abortError(signal));
       let sent = false;
@@ -49,7 +58,7 @@ export class RpcClient {
         method: 'POST',
         agent: secure ? this.#httpsAgent : this.#agent,
         signal,
-        headers: { ...headers, 'content-type': 'application/json', 'content-length': body.length },
+        headers: { ...headers, 'content-type': 'application/json' },
       });
       req.once('socket', (socket) => {
         // On a reused socket the request goes out at once; on a new one, once it connects.
@@ -59,21 +68,33 @@ export class RpcClient {
       req.once('error', (error: NodeJS.ErrnoException) => {
         if (signal.aborted) return reject(abortError(signal));
         const code = error.code ?? '';
-        reject(new ConnectionFailure(`Forwarding to ${primaryName ?? url.host} failed: ${error.message}`, sent && !NOT_SENT_CODES.has(code), error));
+        reject(new ConnectionFailure(`Forwarding to ${primary} failed: ${error.message}`, sent && !NOT_SENT_CODES.has(code), error));
       });
       req.once('response', (res) => {
-        const chunks: Buffer[] = [];
+        const status = res.statusCode ?? 0;
+        const verified = verifyResponseHeaders(this.#options.secret, headers[HEADER_NONCE], status, res.headers);
+        if (verified === undefined || verified.length > MAX_RESPONSE_BYTES) {
+          // Nothing of an unverified answer is read: not its length, not its text.
+          res.destroy();
+          return reject(unverifiedAnswer(status, primary, context));
+        }
+        const text = Buffer.allocUnsafe(verified.length);
+        const hash = createHash('sha256');
         let size = 0;
         res.on('data', (chunk: Buffer) => {
+          if (size + chunk.length > verified.length) {
+            res.destroy(new Error('the answer is longer than its signed length'));
+            return;
+          }
+          chunk.copy(text, size);
+          hash.update(chunk);
           size += chunk.length;
-          if (size > MAX_RESPONSE_BYTES) res.destroy(new Error('response too large'));
-          else chunks.push(chunk);
         });
-        res.once('error', (error) => reject(new ConnectionFailure(`Forwarding to ${primaryName ?? url.host} failed mid-response: ${error.message}`, true, error)));
+        res.once('error', (error) => reject(new ConnectionFailure(`Forwarding to ${primary} failed mid-response: ${error.message}`, true, error)));
         res.once('end', () => {
-          const text = Buffer.concat(chunks, size);
+          if (size !== verified.length || hash.digest('base64url') !== verified.digest) return reject(tamperedAnswer(status, primary, context));
           try {
-            resolve(this.#interpret(res.statusCode ?? 0, text, headers[HEADER_NONCE], res.headers['x-litefs-forward-signature'], primaryName ?? url.host));
+            resolve(this.#interpret(res, text, primary, context));
           } catch (error) {
             reject(error);
           }
@@ -88,31 +109,59 @@ export class RpcClient {
     this.#httpsAgent.destroy();
   }
 
-  #interpret(status: number, body: Buffer, nonce: string, signature: string | string[] | undefined, primary: string): OkResponse {
-    const context = { node: this.#options.hostname, primary };
-    if (status === 401) throw new UnauthorizedError(parseError(body)?.message ?? 'the signature was not accepted', context);
-    if (status === 413) throw new LiteFSForwardError('REQUEST_TOO_LARGE', `${parseError(body)?.message ?? 'The request is too large.'} Raise \`maxRequestBytes\` on every node, or split the call.`, context);
-    if (typeof signature !== 'string' || !verifyResponse(this.#options.secret, nonce, status, body, signature)) {
-      throw new LiteFSForwardError('PROTOCOL_ERROR', `The answer from ${primary} (HTTP ${status}) is not signed with this cluster's secret; it was ignored.`, context);
+  #interpret(res: IncomingMessage, body: Buffer, primary: string, context: ErrorContext): OkResponse {
+    let response: Response;
+    try {
+      response = JSON.parse(body.toString('utf8')) as Response;
+    } catch {
+      throw tamperedAnswer(res.statusCode ?? 0, primary, context);
     }
-    const response = JSON.parse(body.toString('utf8')) as Response;
+    if (response === null || typeof response !== 'object' || typeof response.ok !== 'boolean') throw tamperedAnswer(res.statusCode ?? 0, primary, context);
     if (response.ok) return response;
-    const { code, message } = response.error;
-    if (code.startsWith('SQLITE_')) throw toSqliteError(code, message);
-    if (code === 'NOT_PRIMARY') {
-      throw new NotPrimaryError(message, response.error.primary === undefined ? context : { ...context, knownPrimary: response.error.primary });
+    const error = response.error ?? { code: 'FORWARD_FAILED', message: '' };
+    const code = typeof error.code === 'string' ? error.code : 'FORWARD_FAILED';
+    const message = typeof error.message === 'string' ? error.message : '';
+    // A coded answer is the primary's own verdict on the call; the idempotency key stays on it for a retry.
+    switch (error.kind) {
+      case 'SqliteError':
+        throw toSqliteError(code, message);
+      case 'RangeError':
+        throw new RangeError(message);
+      case 'TypeError':
+        throw new TypeError(message);
     }
+    if (code.startsWith('SQLITE_')) throw toSqliteError(code, message);
+    if (code === 'NOT_PRIMARY') throw new NotPrimaryError(message, typeof error.primary === 'string' ? { ...context, knownPrimary: error.primary } : context);
+    if (code === 'UNAUTHORIZED') throw new UnauthorizedError(message, context);
+    if (code === 'REQUEST_TOO_LARGE') throw new LiteFSForwardError('REQUEST_TOO_LARGE', `${message} Raise \`maxRequestBytes\` on every node, or split the call.`, context);
     throw new LiteFSForwardError(knownCode(code), message, context);
   }
 }
 
-function parseError(body: Buffer): { message: string } | undefined {
-  try {
-    const parsed = JSON.parse(body.toString('utf8')) as Response;
-    return parsed.ok ? undefined : parsed.error;
-  } catch {
-    return undefined;
+function unverifiedAnswer(status: number, primary: string, context: ErrorContext): LiteFSForwardError {
+  const uncertain = { ...context, mayHaveBeenApplied: true };
+  const retry = context.idempotencyKey === undefined ? '' : ` Retry with the same idempotencyKey (${context.idempotencyKey}, in \`error.idempotencyKey\`) to apply it at most once.`;
+  if (status === 401) {
+    return new UnauthorizedError(
+      `the signature does not match, or the answer did not come from a node with this cluster's secret (an unsigned HTTP 401 from ${primary}). ` +
+        `Unsigned, it cannot prove the call did not run: the call may have been applied.${retry}`,
+      uncertain,
+    );
   }
+  return new LiteFSForwardError(
+    'PROTOCOL_ERROR',
+    `The answer from ${primary} (HTTP ${status}) is not signed with this cluster's secret; it was ignored. The call may have been applied on the primary.${retry}`,
+    uncertain,
+  );
+}
+
+function tamperedAnswer(status: number, primary: string, context: ErrorContext): LiteFSForwardError {
+  const retry = context.idempotencyKey === undefined ? '' : ` Retry with the same idempotencyKey (${context.idempotencyKey}, in \`error.idempotencyKey\`) to apply it at most once.`;
+  return new LiteFSForwardError(
+    'PROTOCOL_ERROR',
+    `The answer from ${primary} (HTTP ${status}) does not match its signature (altered in transit); it was ignored. The call may have been applied on the primary.${retry}`,
+    { ...context, mayHaveBeenApplied: true },
+  );
 }
 
 function knownCode(code: string): ErrorCode {

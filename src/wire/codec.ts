@@ -1,3 +1,4 @@
+import { LiteFSForwardError } from '../errors.js';
 import type { BindParameters, QueryResult, SqlValue } from '../types.js';
 
 /**
@@ -34,12 +35,38 @@ export function encodeValue(value: unknown): WireValue {
   throw new TypeError('SQLite3 can only bind numbers, strings, bigints, buffers, and null');
 }
 
+/** Canonical, padded base64: Node's decoder skips invalid characters silently, so a bad blob must be caught first. */
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const INTEGER = /^-?\d{1,19}$/;
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+const SPECIAL_REALS = new Set(['NaN', 'Infinity', '-Infinity', '-0']);
+
+/** Why `value` is not a wire value, or undefined when it is one. Never echoes the value. */
+export function wireValueProblem(value: unknown): string | undefined {
+  if (value === null || typeof value === 'string') return undefined;
+  if (typeof value === 'number') return Number.isFinite(value) ? undefined : 'is not a finite number';
+  if (typeof value !== 'object' || Array.isArray(value)) return 'is not a SQLite value';
+  const keys = Object.keys(value);
+  if (keys.length !== 1) return 'is not a SQLite value';
+  const tagged = value as Record<string, unknown>;
+  if (typeof tagged.$i === 'string') {
+    if (!INTEGER.test(tagged.$i)) return 'is not a 64-bit integer ($i)';
+    const n = BigInt(tagged.$i);
+    return n < INT64_MIN || n > INT64_MAX ? 'is not a 64-bit integer ($i)' : undefined;
+  }
+  if (typeof tagged.$b === 'string') return BASE64.test(tagged.$b) ? undefined : 'is not valid base64 ($b)';
+  if (typeof tagged.$r === 'string') return SPECIAL_REALS.has(tagged.$r) ? undefined : 'is not a special REAL ($r)';
+  return 'is not a SQLite value';
+}
+
 export function decodeValue(wire: WireValue, safeIntegers: boolean): SqlValue {
+  const problem = wireValueProblem(wire);
+  if (problem !== undefined) throw new LiteFSForwardError('PROTOCOL_ERROR', `A value on the wire ${problem}.`);
   if (wire === null || typeof wire !== 'object') return wire;
   if ('$i' in wire) return safeIntegers ? BigInt(wire.$i) : Number(wire.$i);
   if ('$b' in wire) return Buffer.from(wire.$b, 'base64');
-  if ('$r' in wire) return Number(wire.$r);
-  throw new TypeError('Unknown wire value');
+  return Number((wire as { $r: string }).$r);
 }
 
 export function encodeParams(params: BindParameters | undefined): WireParams | undefined {

@@ -49,3 +49,12 @@ test('results keep columns, rows, changes and a lossless lastInsertRowid', () =>
   assert.deepEqual(decodeResult(JSON.parse(JSON.stringify(encodeResult(result))), true), result);
   assert.deepEqual(decodeResult(encodeResult({ columns: [], rows: [], changes: 1, lastInsertRowid: 7n }), false), { columns: [], rows: [], changes: 1, lastInsertRowid: 7 });
 });
+
+test('invalid wire values are PROTOCOL_ERROR, never silently decoded (bad base64, out-of-range integers)', () => {
+  for (const bad of [{ $b: '!!!' }, { $b: 'YQ' }, { $b: 'YW J j' }, { $i: '1e3' }, { $i: '9223372036854775808' }, { $r: 'nope' }, { $x: '1' }, { $i: '1', $b: '' }]) {
+    assert.throws(() => decodeValue(bad as never, true), { code: 'PROTOCOL_ERROR' }, JSON.stringify(bad));
+  }
+  assert.deepEqual(decodeValue({ $b: 'YWJj' }, true), Buffer.from('abc'));
+  assert.equal(decodeValue({ $i: '-9223372036854775808' }, true), -(2n ** 63n));
+  assert.ok(Number.isNaN(decodeValue({ $r: 'NaN' }, true)));
+});

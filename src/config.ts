@@ -286,6 +286,8 @@ function redacted(value: unknown): string {
   if (value instanceof Uint8Array) return `<redacted ${value.constructor?.name ?? 'Uint8Array'} of ${value.byteLength} bytes>`;
   if (Array.isArray(value)) return `<redacted array of ${value.length} items>`;
   return `<redacted ${typeof value}>`;
+}
+
 // --- Endpoint limits (issue 9): every resource of the forwarding endpoint has a cap. ---
 
 export interface EndpointLimitOptions {

@@ -15,7 +15,7 @@ import { type FakeNode, startPair, TEST_SECRET } from '../support/fake-cluster.j
 function post(url: string, body: Buffer): Promise<{ status: number; body: string }> {
   const headers = signRequest(Buffer.from(TEST_SECRET), 'test', RPC_PATH, body);
   return new Promise((resolve, reject) => {
-    const req = request(new URL(RPC_PATH, url), { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': body.length, ...headers } }, (res) => {
+    const req = request(new URL(RPC_PATH, url), { method: 'POST', headers: { 'content-type': 'application/json', ...headers } }, (res) => {
       let text = '';
       res.on('data', (chunk) => {
         text += chunk;

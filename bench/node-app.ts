@@ -135,6 +135,7 @@ function databaseOptions(options: Partial<LiteFSForwardOptions>): LiteFSForwardO
     listen: false,
     secret: config.secret,
     startTimeout: 60_000,
+    journalMode: 'wal',
     ...options,
   };
 }

@@ -1,7 +1,6 @@
 // The schema and statements every benchmark phase uses, shared by the driver and the node processes.
 
 export const SCHEMA = `
-PRAGMA journal_mode = WAL;
 CREATE TABLE IF NOT EXISTS items (id INTEGER PRIMARY KEY, grp INTEGER NOT NULL, name TEXT NOT NULL, value REAL NOT NULL, payload TEXT NOT NULL, created_at INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS items_grp ON items (grp);
 CREATE TABLE IF NOT EXISTS w (id INTEGER PRIMARY KEY, node TEXT NOT NULL, seq INTEGER NOT NULL, value REAL NOT NULL, payload TEXT NOT NULL, created_at INTEGER NOT NULL);

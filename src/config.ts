@@ -76,6 +76,11 @@ export interface LiteFSForwardOptions {
    * exists, and a write made before a primary is known waits for one within its own `rpcTimeout`. Default 30 000.
    */
   startTimeout?: number;
+  /**
+   * The database's journal mode, set by the library on its writer when this node becomes the writer (`PRAGMA
+   * journal_mode` is refused in calls, since it would change the shared connection). Default: left as it is.
+   */
+  journalMode?: 'wal' | 'delete';
   /** Caps of the forwarding endpoint (connections, time, bodies, remote transactions). See {@link EndpointLimitOptions}. */
   limits?: EndpointLimitOptions;
 }
@@ -108,6 +113,7 @@ export interface ResolvedConfig {
   readonly transactionTimeout: number;
   readonly groupCommit: { maxSize: number; maxWaitMs: number };
   readonly startTimeout: number;
+  readonly journalMode: 'wal' | 'delete' | undefined;
   readonly limits: EndpointLimits;
 }
 
@@ -135,7 +141,7 @@ const KNOWN_OPTIONS = new Set<string>([
   'path', 'mode', 'primaryFile', 'pollInterval', 'eventStreamUrl', 'infoUrl', 'tableName', 'cacheTtl', 'rpcTimeout',
   'hostname', 'advertiseUrl', 'listen', 'secret', 'logger', 'safeIntegers', 'readYourWrites',
   'readYourWritesTimeout', 'exactlyOnce', 'idempotencyWindow', 'maxRequestBytes', 'maxClockSkew', 'limits',
-  'transactionIdleTimeout', 'transactionTimeout', 'groupCommit', 'startTimeout',
+  'transactionIdleTimeout', 'transactionTimeout', 'groupCommit', 'startTimeout', 'journalMode',
 ]);
 
 const SQL_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
@@ -203,8 +209,14 @@ export function resolveConfig(options: LiteFSForwardOptions): ResolvedConfig {
             maxWaitMs: duration('groupCommit.maxWaitMs', groupCommit?.maxWaitMs ?? DEFAULTS.groupCommitMaxWaitMs, 0),
           },
     startTimeout: duration('startTimeout', options.startTimeout ?? DEFAULTS.startTimeout, 1),
+    journalMode: resolveJournalMode(options.journalMode),
     limits: resolveLimits(options.limits),
   });
+}
+
+function resolveJournalMode(value: unknown): ResolvedConfig['journalMode'] {
+  if (value === undefined || value === 'wal' || value === 'delete') return value;
+  throw new ConfigError('journalMode', value, "'wal', 'delete', or undefined to leave it as it is");
 }
 
 function resolveListen(listen: LiteFSForwardOptions['listen'], advertiseUrl: string | undefined): ResolvedConfig['listen'] {

@@ -415,6 +415,8 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
     try {
       const lease = await this.#queue.acquire();
       try {
+        // Outside any transaction: SQLite cannot change into WAL mode inside one.
+        if (this.#config.journalMode !== undefined) this.#writer.pragma(`journal_mode = ${this.#config.journalMode}`);
         this.#writer.exec('BEGIN IMMEDIATE');
         this.#tables.ensureSchema(this.#writer);
         if (advertiseUrl !== undefined) this.#tables.publishPrimary(this.#writer, hostname, advertiseUrl);

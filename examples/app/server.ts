@@ -19,11 +19,11 @@ const db = await openDatabase({
   listen: false,
   secret: process.env.LITEFS_FORWARD_SECRET,
   startTimeout: 60_000,
+  journalMode: 'wal',
 });
 
 if (db.role === 'primary' || db.role === 'standalone') {
   await db.exec(`
-    PRAGMA journal_mode = WAL;
     CREATE TABLE IF NOT EXISTS items (id INTEGER PRIMARY KEY, name TEXT NOT NULL, node TEXT NOT NULL, created_at INTEGER NOT NULL);
     CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
   `);

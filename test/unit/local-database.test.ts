@@ -150,3 +150,19 @@ test('a read that cannot reach the file (mount gone, as while LiteFS restarts) f
   assert.deepEqual(await tx.all('SELECT x FROM t'), [{ x: 1 }]);
   await tx.commit();
 });
+
+test('journalMode is set by the library on its writer, while PRAGMA journal_mode in a call is refused', async (t) => {
+  const dir = tempDir(t);
+  const path = join(dir, 'wal.db');
+  {
+    await using db = await openDatabase({ path, mode: 'local', journalMode: 'wal' });
+    await db.exec('CREATE TABLE t (v INTEGER)');
+    await assert.rejects(db.exec('PRAGMA journal_mode = DELETE'), { code: 'STATEMENT_REFUSED' });
+    assert.deepEqual(await db.all('PRAGMA journal_mode'), [{ journal_mode: 'wal' }]);
+  }
+  await assert.rejects(openDatabase({ path, mode: 'local', journalMode: 'WAL' as 'wal' }), (error: Error & { code?: string }) => {
+    assert.equal(error.code, 'CONFIG_INVALID');
+    assert.match(error.message, /journalMode/);
+    return true;
+  });
+});

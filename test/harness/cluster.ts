@@ -48,9 +48,10 @@ import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from
 import { basename, join, resolve } from 'node:path';
 import { cleanupStaleRuns, destroyClusterDirs, register, removeDirSync, unregister } from './cleanup.js';
 import { ConsulAgent } from './consul.js';
-import { type AppSpec, ClusterNode, type NodeInfo, type NodeLease } from './litefs-node.js';
+import { type AppSpec, ClusterNode, type NodeContext, type NodeInfo, type NodeLease } from './litefs-node.js';
 import { fuseMountsUnder, unmountAllUnderSync } from './mounts.js';
 import { NetworkNamespaces, type PartitionSpec } from './netns.js';
+import { Toxiproxy } from './toxiproxy.js';
 import { freePort } from './ports.js';
 import { sleep, waitFor } from './util.js';
 
@@ -92,6 +93,12 @@ export interface ClusterOptions {
   keepRootDir?: boolean;
   /** Default 'loopback'. 'netns' needs root, `ip`, `nft` and `nsenter`; one such cluster per machine at a time. */
   network?: NetworkType;
+  /**
+   * With network 'netns': run Toxiproxy in its own namespace and route LiteFS replication (advertise-url), Consul
+   * (every lease URL) and, when `forwardPort` is given, each app's forwarding endpoint (`node.forwardProxyUrl`)
+   * through it. Shape the links with `cluster.toxiproxy.setLatency(...)` / `addToxic(...)`.
+   */
+  toxiproxy?: { forwardPort?: number };
 }
 
 export interface WaitForPrimaryOptions {
@@ -115,6 +122,8 @@ export class Cluster implements AsyncDisposable {
   readonly leaseKey: string | undefined;
   /** The namespaces (network: 'netns' only). */
   readonly network: NetworkNamespaces | undefined;
+  /** The fault proxy (options.toxiproxy only). */
+  readonly toxiproxy: Toxiproxy | undefined;
   private closing: Promise<void> | undefined;
   private readonly keepRootDir: boolean;
   private readonly userLog: ((line: string) => void) | undefined;
@@ -202,12 +211,27 @@ export class Cluster implements AsyncDisposable {
     this.log(`root ${this.rootDir}, ${nodeCount} node(s), ${this.leaseType} lease, ${options.network ?? 'loopback'} network`);
     let net: NetworkNamespaces | undefined;
     if (options.network === 'netns') {
-      const names = [...(this.leaseType === 'consul' ? ['consul'] : []), ...Array.from({ length: nodeCount }, (_, i) => `node${i + 1}`)];
+      const names = [
+        ...(this.leaseType === 'consul' ? ['consul'] : []),
+        ...Array.from({ length: nodeCount }, (_, i) => `node${i + 1}`),
+        ...(options.toxiproxy ? ['toxi'] : []),
+      ];
       net = NetworkNamespaces.create(names, (line) => this.log(line));
       (this as { network: NetworkNamespaces | undefined }).network = net;
     }
     const placement = (name: string) =>
       net ? { address: net.host(name).address, wrap: (command: string, args: readonly string[]) => net.wrap(name, command, args) } : {};
+    if (options.toxiproxy && !net) throw new Error("toxiproxy needs network: 'netns'");
+    const toxi = options.toxiproxy
+      ? await Toxiproxy.start({
+          dir: join(this.rootDir, 'toxiproxy'),
+          clusterRoot: this.rootDir,
+          log: (l) => this.log(l),
+          address: net!.host('toxi').address,
+          wrap: (command, args) => net!.wrap('toxi', command, args),
+        })
+      : undefined;
+    (this as { toxiproxy: Toxiproxy | undefined }).toxiproxy = toxi;
     if (this.leaseType === 'consul') {
       const consul = new ConsulAgent({
         dir: join(this.rootDir, 'consul'),
@@ -219,6 +243,7 @@ export class Cluster implements AsyncDisposable {
       await consul.start();
     }
 
+    const consulUrl = this.consul && toxi ? `http://${await toxi.createProxy('consul', `${this.consul.address}:${this.consul.httpPort}`)}` : this.consul?.url;
     const ctx = { clusterRoot: this.rootDir, dbName: options.dbName ?? 'db', log: (line: string) => this.log(line) };
     const nodes: ClusterNode[] = [];
     for (let index = 1; index <= nodeCount; index++) {
@@ -228,14 +253,19 @@ export class Cluster implements AsyncDisposable {
         this.leaseType === 'consul'
           ? {
               type: 'consul',
-              url: this.consul!.url,
+              url: consulUrl!,
               key: this.leaseKey!,
               ttl: options.leaseTtl ?? '10s',
               lockDelay: options.lockDelay ?? '1s',
             }
           : // Rewritten below once node1's URL is known.
             { type: 'static', candidate: index === 1, primaryHostname: 'node1', primaryUrl: '' };
-      const nodeCtx = { ...ctx, ...placement(`node${index}`) };
+      const nodeCtx: NodeContext = { ...ctx, ...placement(`node${index}`) };
+      if (toxi && nodeCtx.address) {
+        nodeCtx.advertiseUrl = `http://${await toxi.createProxy(`litefs-node${index}`, `${nodeCtx.address}:${httpPort}`)}`;
+        const forwardPort = options.toxiproxy?.forwardPort;
+        if (forwardPort) nodeCtx.forwardProxyUrl = `http://${await toxi.createProxy(`forward-node${index}`, `${nodeCtx.address}:${forwardPort}`)}`;
+      }
       nodes.push(new ClusterNode({ index, dir: join(this.rootDir, `node${index}`), httpPort, appPort, lease, ctx: nodeCtx }));
     }
     const first = nodes[0]!;
@@ -422,6 +452,8 @@ export class Cluster implements AsyncDisposable {
     const procs = this.nodes.flatMap((node) => node.processes());
     const consul = this.consul?.process;
     if (consul?.running) procs.push(consul);
+    const toxi = this.toxiproxy?.process;
+    if (toxi?.running) procs.push(toxi);
     return procs.map((proc) => proc.pid);
   }
 
@@ -448,6 +480,8 @@ export class Cluster implements AsyncDisposable {
       }),
     );
     await this.consul?.stop().catch((error: unknown) => this.log(`consul stop: ${String(error)}`));
+    await this.toxiproxy?.stop().catch((error: unknown) => this.log(`toxiproxy stop: ${String(error)}`));
+    this.toxiproxy?.killSync();
     // Anything still alive or mounted at this point gets the hard treatment.
     for (const node of this.nodes) node.killSync();
     this.consul?.killSync();
@@ -463,6 +497,7 @@ export class Cluster implements AsyncDisposable {
   cleanupSync(): void {
     for (const node of this.nodes) node.killSync();
     this.consul?.killSync();
+    this.toxiproxy?.killSync();
     unmountAllUnderSync(this.rootDir);
     try {
       this.network?.destroySync();

@@ -45,6 +45,10 @@ export interface NodeContext {
   address?: string;
   /** Runs each process through this (e.g. inside the node's network namespace). */
   wrap?: CommandWrapper;
+  /** LiteFS's advertise-url when it differs from its own URL (a Toxiproxy proxy in front of it). */
+  advertiseUrl?: string;
+  /** A Toxiproxy proxy in front of the app's forwarding endpoint (ClusterOptions.toxiproxy.forwardPort). */
+  forwardProxyUrl?: string;
   clusterRoot: string;
   dbName: string;
   log: (line: string) => void;
@@ -87,6 +91,11 @@ export class ClusterNode {
   /** This node's address: 127.0.0.1, or its namespace's address with `network: 'netns'`. */
   get address(): string {
     return this.ctx.address ?? '127.0.0.1';
+  }
+
+  /** The Toxiproxy proxy in front of this node's forwarding endpoint, to use as the app's advertiseUrl (or undefined). */
+  get forwardProxyUrl(): string | undefined {
+    return this.ctx.forwardProxyUrl;
   }
 
   constructor(options: { index: number; dir: string; httpPort: number; appPort: number; lease: NodeLease; ctx: NodeContext }) {
@@ -168,7 +177,7 @@ export class ClusterNode {
       lines.push(
         '  type: "consul"',
         `  hostname: ${yamlString(this.name)}`,
-        `  advertise-url: ${yamlString(this.httpUrl)}`,
+        `  advertise-url: ${yamlString(this.ctx.advertiseUrl ?? this.httpUrl)}`,
         '  candidate: true',
         '  consul:',
         `    url: ${yamlString(lease.url)}`,

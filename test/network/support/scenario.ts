@@ -34,7 +34,7 @@ export function startCluster(signal: AbortSignal, options: Partial<ClusterOption
   });
 }
 
-export type Outcome = { kind: 'acked'; ms: number; role: string; seen: number } | { kind: 'failed'; code: string; ms: number } | { kind: 'unknown'; error: string; ms: number };
+export type Outcome = { kind: 'acked'; ms: number; appMs: number; role: string; seen: number } | { kind: 'failed'; code: string; ms: number } | { kind: 'unknown'; error: string; ms: number };
 
 /** POSTs `body` to `url`; 'unknown' when no answer came (the write may or may not have happened). */
 export async function post(url: string, body: unknown, timeoutMs = 30_000): Promise<Outcome> {
@@ -49,7 +49,7 @@ export async function post(url: string, body: unknown, timeoutMs = 30_000): Prom
     // biome-ignore lint/suspicious/noExplicitAny: JSON from the scenario app
     const json: any = await response.json();
     const ms = performance.now() - started;
-    if (response.status === 201) return { kind: 'acked', ms, role: String(json.role ?? ''), seen: Number(json.seen ?? 1) };
+    if (response.status === 201) return { kind: 'acked', ms, appMs: Number(json.ms ?? ms), role: String(json.role ?? ''), seen: Number(json.seen ?? 1) };
     return { kind: 'failed', code: String(json.code ?? `HTTP ${response.status}`), ms };
   } catch (error) {
     return { kind: 'unknown', error: (error as Error).message, ms: performance.now() - started };

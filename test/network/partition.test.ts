@@ -52,10 +52,12 @@ describe('partitions between network namespaces', { timeout: 900_000 }, () => {
       assert.deepEqual(c.lost, [], `${c.node}: lost acknowledged rows`);
     }
     assert.equal(retry.unresolved, 0, 'every write is acknowledged once retried after the heal');
+    assert.ok(failedMs.length > 0, 'replica callers did see the partition');
     // No backoff keeps a caller past its deadline (plus a margin for the HTTP hop and scheduling).
     assert.ok(Math.max(0, ...failedMs) <= RPC_TIMEOUT + 3_000, `a caller waited ${Math.max(...failedMs)} ms`);
   });
 
+  let txWaitMs: number | undefined;
   test('(c) a replica is cut off mid-transaction', async () => {
     const primary = await settle(cluster);
     const [victim, other] = cluster.nodes.filter((node) => node !== primary) as [ClusterNode, ClusterNode];
@@ -70,6 +72,7 @@ describe('partitions between network namespaces', { timeout: 900_000 }, () => {
     phase = 'victim cut off';
     cluster.isolate(victim);
     const txOutcome = await tx;
+    txWaitMs = txOutcome.ms;
     console.log(`# (c) the cut-off transaction's caller saw ${JSON.stringify(txOutcome)} after ${Date.now() - txStarted} ms`);
     await sleep(Math.max(0, 15_000 - (Date.now() - txStarted)));
     phase = 'healed';
@@ -96,6 +99,14 @@ describe('partitions between network namespaces', { timeout: 900_000 }, () => {
     assert.notEqual(txOutcome.kind, 'acked', 'a transaction whose replica was cut off before its write cannot commit');
   });
 
+  // Library defect, measured at ~32 s twice: after a forwarded statement times out, transaction() awaits a forwarded
+  // ROLLBACK that gets a fresh rpcTimeout of its own (src/database.ts: `await tx.rollback().catch(() => {})`, and each
+  // step's `timeoutMs: callOptions.timeout ?? rpcTimeout`), so the caller waits about twice its deadline.
+  test('(c) the cut-off transaction fails within its deadline (rpcTimeout + the 2 s hold)', { todo: 'transaction() waits a second rpcTimeout for the ROLLBACK' }, () => {
+    assert.ok(txWaitMs !== undefined, 'scenario (c) ran');
+    assert.ok(txWaitMs <= RPC_TIMEOUT + 2_000 + 3_000, `the caller waited ${Math.round(txWaitMs)} ms`);
+  });
+
   test('(a) the primary is partitioned from everyone, Consul included, while writers on both sides keep going', async () => {
     const primary = await settle(cluster);
     const replicas = cluster.nodes.filter((node) => node !== primary);
@@ -119,6 +130,8 @@ describe('partitions between network namespaces', { timeout: 900_000 }, () => {
     await settle(cluster);
     console.log(`# (a) primary ${primary.name} -> ${after.name}; callers saw:\n${ledger.summary()}`);
     console.log(`# (a) retried ${retry.retried} unacknowledged keys with the same idempotency key, ${retry.unresolved} unresolved`);
+    const replicaWaits = [...ledger.outcomes.values()].filter((e) => e.phase === 'partitioned' && e.via !== primary.name && e.outcome.kind !== 'acked').map((e) => e.outcome.ms);
+    console.log(`# (a) replica callers during the partition: ${replicaWaits.length} not acknowledged, wait p50 ${Math.round(percentile(replicaWaits, 50))} ms, max ${Math.round(Math.max(0, ...replicaWaits))} ms`);
     const counts = count(cluster, ledger, 'a', '(a)');
     for (const c of counts) {
       assert.deepEqual(c.duplicated, [], `${c.node}: duplicated rows`);

@@ -58,23 +58,26 @@ export async function post(url: string, body: unknown, timeoutMs = 30_000): Prom
 
 /** Every write a scenario attempted, by idempotency key. */
 export class Ledger {
-  readonly outcomes = new Map<string, { via: string; outcome: Outcome; phase: string }>();
+  /** `outcome` is what the caller saw first; `retry` is the outcome of its retry with the same key after the heal. */
+  readonly outcomes = new Map<string, { via: string; outcome: Outcome; phase: string; retry?: Outcome }>();
   record(key: string, via: string, phase: string, outcome: Outcome): void {
     this.outcomes.set(key, { via, outcome, phase });
   }
-  keys(filter: (entry: { via: string; outcome: Outcome; phase: string }) => boolean = () => true): string[] {
+  keys(filter: (entry: { via: string; outcome: Outcome; phase: string; retry?: Outcome }) => boolean = () => true): string[] {
     return [...this.outcomes].filter(([, entry]) => filter(entry)).map(([key]) => key);
   }
+  /** Keys acknowledged at the first attempt or on the retry. */
   get acknowledged(): string[] {
-    return this.keys((entry) => entry.outcome.kind === 'acked');
+    return this.keys((entry) => entry.outcome.kind === 'acked' || entry.retry?.kind === 'acked');
   }
   /** What the callers saw, per node they wrote to and phase: acked / failed (by code) / unknown. */
   summary(): string {
     const groups = new Map<string, Map<string, number>>();
-    for (const { via, outcome, phase } of this.outcomes.values()) {
+    for (const { via, outcome, phase, retry } of this.outcomes.values()) {
       const group = `${phase} via ${via}`;
       const counts = groups.get(group) ?? new Map<string, number>();
-      const label = outcome.kind === 'failed' ? `failed ${outcome.code}` : outcome.kind;
+      const first = outcome.kind === 'failed' ? `failed ${outcome.code}` : outcome.kind;
+      const label = retry ? `${first} (then ${retry.kind} on retry)` : first;
       counts.set(label, (counts.get(label) ?? 0) + 1);
       groups.set(group, counts);
     }
@@ -124,8 +127,7 @@ export async function retryUnacknowledged(ledger: Ledger, via: ClusterNode, dead
     for (;;) {
       const outcome = await post(`${via.appUrl}/write`, { key });
       if (outcome.kind === 'acked') {
-        const entry = ledger.outcomes.get(key)!;
-        ledger.record(key, entry.via, `${entry.phase} (retried)`, outcome);
+        ledger.outcomes.get(key)!.retry = outcome;
         break;
       }
       if (Date.now() > deadline) {

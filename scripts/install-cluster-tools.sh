@@ -98,4 +98,47 @@ else
   consul_ok || { log "error: $consul_bin does not report $CONSUL_VERSION"; exit 1; }
 fi
 
+# --- network namespaces (npm run test:network) -----------------------------
+# ip (iproute2), nft (nftables) and nsenter (util-linux) for hosts in network
+# namespaces and partitions; ping (iputils-ping) for debugging them.
+missing_net=()
+command -v ip >/dev/null 2>&1 || missing_net+=(iproute2)
+command -v nft >/dev/null 2>&1 || missing_net+=(nftables)
+command -v nsenter >/dev/null 2>&1 || missing_net+=(util-linux)
+command -v ping >/dev/null 2>&1 || missing_net+=(iputils-ping)
+if [ "${#missing_net[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ]; then
+    log "installing Debian packages ${missing_net[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${missing_net[@]}" >/dev/null
+  else
+    log "warning: ${missing_net[*]} missing (needed by npm run test:network); run as root to install"
+  fi
+fi
+
+# --- Toxiproxy (delay, jitter, bandwidth, resets on links) ------------------
+TOXIPROXY_VERSION="v2.12.0"
+toxiproxy_bin="$tools_dir/toxiproxy-server"
+toxiproxy_ok() {
+  local out
+  [ -x "$toxiproxy_bin" ] || return 1
+  out="$("$toxiproxy_bin" -version 2>&1 || true)"
+  [[ "$out" == *"${TOXIPROXY_VERSION#v}"* ]]
+}
+if toxiproxy_ok; then
+  log "toxiproxy $TOXIPROXY_VERSION already installed"
+else
+  log "building toxiproxy $TOXIPROXY_VERSION"
+  start=$SECONDS
+  tmp_gobin="$(mktemp -d "$tools_dir/.toxiproxy-build.XXXXXX")"
+  GOBIN="$tmp_gobin" go install -trimpath \
+    -ldflags "-X github.com/Shopify/toxiproxy/v2.Version=${TOXIPROXY_VERSION#v}" \
+    "github.com/Shopify/toxiproxy/v2/cmd/server@$TOXIPROXY_VERSION"
+  mv -f "$tmp_gobin/server" "$toxiproxy_bin"
+  rm -rf "$tmp_gobin"
+  log "built toxiproxy in $((SECONDS - start))s"
+  toxiproxy_ok || { log "error: $toxiproxy_bin does not report $TOXIPROXY_VERSION"; exit 1; }
+fi
+
 echo "cluster tools: litefs $LITEFS_VERSION ($litefs_bin), consul $CONSUL_VERSION ($consul_bin), fusermount ($(command -v fusermount)), dir $tools_dir"

@@ -48,8 +48,10 @@ import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from
 import { basename, join, resolve } from 'node:path';
 import { cleanupStaleRuns, destroyClusterDirs, register, removeDirSync, unregister } from './cleanup.js';
 import { ConsulAgent } from './consul.js';
-import { type AppSpec, ClusterNode, type NodeInfo, type NodeLease } from './litefs-node.js';
+import { type AppSpec, ClusterNode, type NodeContext, type NodeInfo, type NodeLease } from './litefs-node.js';
 import { fuseMountsUnder, unmountAllUnderSync } from './mounts.js';
+import { NetworkNamespaces, type PartitionSpec } from './netns.js';
+import { Toxiproxy } from './toxiproxy.js';
 import { freePort } from './ports.js';
 import { sleep, waitFor } from './util.js';
 
@@ -60,6 +62,9 @@ export { freePort, freePorts } from './ports.js';
 export { toolPath, toolsDir } from './tools.js';
 
 export type LeaseType = 'consul' | 'static';
+export type { PartitionSpec } from './netns.js';
+/** 'loopback' (default): every process on 127.0.0.1. 'netns': one network namespace per node and for Consul (see netns.ts). */
+export type NetworkType = 'loopback' | 'netns';
 
 export interface ClusterOptions {
   /** Number of LiteFS nodes (default 3). */
@@ -86,6 +91,14 @@ export interface ClusterOptions {
   startTimeoutMs?: number;
   /** Keep the root dir (logs, data) after close (default: LITEFS_FORWARD_KEEP_CLUSTER=1). */
   keepRootDir?: boolean;
+  /** Default 'loopback'. 'netns' needs root, `ip`, `nft` and `nsenter`; one such cluster per machine at a time. */
+  network?: NetworkType;
+  /**
+   * With network 'netns': run Toxiproxy in its own namespace and route LiteFS replication (advertise-url), Consul
+   * (every lease URL) and, when `forwardPort` is given, each app's forwarding endpoint (`node.forwardProxyUrl`)
+   * through it. Shape the links with `cluster.toxiproxy.setLatency(...)` / `addToxic(...)`.
+   */
+  toxiproxy?: { forwardPort?: number };
 }
 
 export interface WaitForPrimaryOptions {
@@ -107,6 +120,10 @@ export class Cluster implements AsyncDisposable {
   readonly consul: ConsulAgent | undefined;
   /** The Consul key LiteFS holds its lease on (consul lease only). */
   readonly leaseKey: string | undefined;
+  /** The namespaces (network: 'netns' only). */
+  readonly network: NetworkNamespaces | undefined;
+  /** The fault proxy (options.toxiproxy only). */
+  readonly toxiproxy: Toxiproxy | undefined;
   private closing: Promise<void> | undefined;
   private readonly keepRootDir: boolean;
   private readonly userLog: ((line: string) => void) | undefined;
@@ -191,13 +208,42 @@ export class Cluster implements AsyncDisposable {
 
   private async boot(nodeCount: number, options: ClusterOptions): Promise<void> {
     const startedAt = Date.now();
-    this.log(`root ${this.rootDir}, ${nodeCount} node(s), ${this.leaseType} lease`);
+    this.log(`root ${this.rootDir}, ${nodeCount} node(s), ${this.leaseType} lease, ${options.network ?? 'loopback'} network`);
+    let net: NetworkNamespaces | undefined;
+    if (options.network === 'netns') {
+      const names = [
+        ...(this.leaseType === 'consul' ? ['consul'] : []),
+        ...Array.from({ length: nodeCount }, (_, i) => `node${i + 1}`),
+        ...(options.toxiproxy ? ['toxi'] : []),
+      ];
+      net = NetworkNamespaces.create(names, (line) => this.log(line));
+      (this as { network: NetworkNamespaces | undefined }).network = net;
+    }
+    const placement = (name: string) =>
+      net ? { address: net.host(name).address, wrap: (command: string, args: readonly string[]) => net.wrap(name, command, args) } : {};
+    if (options.toxiproxy && !net) throw new Error("toxiproxy needs network: 'netns'");
+    const toxi = options.toxiproxy
+      ? await Toxiproxy.start({
+          dir: join(this.rootDir, 'toxiproxy'),
+          clusterRoot: this.rootDir,
+          log: (l) => this.log(l),
+          address: net!.host('toxi').address,
+          wrap: (command, args) => net!.wrap('toxi', command, args),
+        })
+      : undefined;
+    (this as { toxiproxy: Toxiproxy | undefined }).toxiproxy = toxi;
     if (this.leaseType === 'consul') {
-      const consul = new ConsulAgent({ dir: join(this.rootDir, 'consul'), clusterRoot: this.rootDir, log: (l) => this.log(l) });
+      const consul = new ConsulAgent({
+        dir: join(this.rootDir, 'consul'),
+        clusterRoot: this.rootDir,
+        log: (l) => this.log(l),
+        ...placement('consul'),
+      });
       (this as { consul: ConsulAgent | undefined }).consul = consul;
       await consul.start();
     }
 
+    const consulUrl = this.consul && toxi ? `http://${await toxi.createProxy('consul', `${this.consul.address}:${this.consul.httpPort}`)}` : this.consul?.url;
     const ctx = { clusterRoot: this.rootDir, dbName: options.dbName ?? 'db', log: (line: string) => this.log(line) };
     const nodes: ClusterNode[] = [];
     for (let index = 1; index <= nodeCount; index++) {
@@ -207,14 +253,20 @@ export class Cluster implements AsyncDisposable {
         this.leaseType === 'consul'
           ? {
               type: 'consul',
-              url: this.consul!.url,
+              url: consulUrl!,
               key: this.leaseKey!,
               ttl: options.leaseTtl ?? '10s',
               lockDelay: options.lockDelay ?? '1s',
             }
           : // Rewritten below once node1's URL is known.
             { type: 'static', candidate: index === 1, primaryHostname: 'node1', primaryUrl: '' };
-      nodes.push(new ClusterNode({ index, dir: join(this.rootDir, `node${index}`), httpPort, appPort, lease, ctx }));
+      const nodeCtx: NodeContext = { ...ctx, ...placement(`node${index}`) };
+      if (toxi && nodeCtx.address) {
+        nodeCtx.advertiseUrl = `http://${await toxi.createProxy(`litefs-node${index}`, `${nodeCtx.address}:${httpPort}`)}`;
+        const forwardPort = options.toxiproxy?.forwardPort;
+        if (forwardPort) nodeCtx.forwardProxyUrl = `http://${await toxi.createProxy(`forward-node${index}`, `${nodeCtx.address}:${forwardPort}`)}`;
+      }
+      nodes.push(new ClusterNode({ index, dir: join(this.rootDir, `node${index}`), httpPort, appPort, lease, ctx: nodeCtx }));
     }
     const first = nodes[0]!;
     if (this.leaseType === 'static') {
@@ -336,6 +388,46 @@ export class Cluster implements AsyncDisposable {
     this.log(`static primary is now ${target.name}`);
   }
 
+  private requireNetwork(): NetworkNamespaces {
+    if (!this.network) throw new Error("partitions need Cluster.start({ network: 'netns' })");
+    return this.network;
+  }
+
+  private hostName(item: ClusterNode | string): string {
+    return typeof item === 'string' ? item : item.name;
+  }
+
+  /**
+   * Drops packets from `from` to `to` (node names, nodes, or 'consul'), and
+   * back unless `symmetric: false`. Adds to the partitions in place. The test
+   * driver (this process) still reaches every host.
+   */
+  partition(spec: { from: ClusterNode | string | ReadonlyArray<ClusterNode | string>; to: ClusterNode | string | ReadonlyArray<ClusterNode | string>; symmetric?: boolean }): void {
+    const list = (value: ClusterNode | string | ReadonlyArray<ClusterNode | string>): string[] =>
+      (Array.isArray(value) ? value : [value]).map((item: ClusterNode | string) => this.hostName(item));
+    const net = this.requireNetwork();
+    const normalized: PartitionSpec = { from: list(spec.from), to: list(spec.to), symmetric: spec.symmetric ?? true };
+    net.partition(normalized);
+  }
+
+  /** Cuts `node` off from every other host, Consul included, in both directions. */
+  isolate(node: ClusterNode | string): void {
+    const name = this.hostName(node);
+    const net = this.requireNetwork();
+    this.partition({ from: name, to: [...net.hosts.keys()].filter((host) => host !== name) });
+  }
+
+  /** Cuts `node` off from Consul only, in both directions. */
+  cutFromConsul(node: ClusterNode | string): void {
+    if (this.leaseType !== 'consul') throw new Error('cutFromConsul needs lease: consul');
+    this.partition({ from: node, to: 'consul' });
+  }
+
+  /** Removes every partition. */
+  heal(): void {
+    this.requireNetwork().heal();
+  }
+
   /** The last `lines` lines of a node's logs (LiteFS + app), or of 'consul' / 'harness'. */
   logs(name: string, lines = 50): string {
     if (name === 'consul') {
@@ -360,6 +452,8 @@ export class Cluster implements AsyncDisposable {
     const procs = this.nodes.flatMap((node) => node.processes());
     const consul = this.consul?.process;
     if (consul?.running) procs.push(consul);
+    const toxi = this.toxiproxy?.process;
+    if (toxi?.running) procs.push(toxi);
     return procs.map((proc) => proc.pid);
   }
 
@@ -386,11 +480,14 @@ export class Cluster implements AsyncDisposable {
       }),
     );
     await this.consul?.stop().catch((error: unknown) => this.log(`consul stop: ${String(error)}`));
+    await this.toxiproxy?.stop().catch((error: unknown) => this.log(`toxiproxy stop: ${String(error)}`));
+    this.toxiproxy?.killSync();
     // Anything still alive or mounted at this point gets the hard treatment.
     for (const node of this.nodes) node.killSync();
     this.consul?.killSync();
     for (let attempt = 0; attempt < 20 && this.livePids().length > 0; attempt++) await sleep(50);
     const remaining = unmountAllUnderSync(this.rootDir);
+    this.network?.destroySync();
     this.log(remaining.length > 0 ? `could not unmount: ${remaining.join(', ')}` : 'closed');
     unregister(this);
     if (!this.keepRootDir) removeDirSync(this.rootDir);
@@ -400,7 +497,13 @@ export class Cluster implements AsyncDisposable {
   cleanupSync(): void {
     for (const node of this.nodes) node.killSync();
     this.consul?.killSync();
+    this.toxiproxy?.killSync();
     unmountAllUnderSync(this.rootDir);
+    try {
+      this.network?.destroySync();
+    } catch {
+      // Keep going: the root dir still has to go.
+    }
     unregister(this);
     if (!this.keepRootDir && fuseMountsUnder(this.rootDir).length === 0) {
       try {

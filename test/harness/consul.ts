@@ -11,7 +11,14 @@ export interface ConsulAgentOptions {
   /** The cluster root (exported to the process as LITEFS_FORWARD_CLUSTER_ROOT). */
   clusterRoot: string;
   log: (line: string) => void;
+  /** Address to bind and advertise (default 127.0.0.1; a netns host's address with `network: 'netns'`). */
+  address?: string;
+  /** Rewrites the command line, e.g. to run the agent inside a network namespace. */
+  wrap?: CommandWrapper;
 }
+
+/** Rewrites a command line (e.g. `nsenter --net=... -- command args`). */
+export type CommandWrapper = (command: string, args: readonly string[]) => { command: string; args: string[] };
 
 /**
  * A single Consul agent in dev mode (in-memory server, its own leader) bound
@@ -26,8 +33,12 @@ export class ConsulAgent {
   private proc: ManagedProcess | undefined;
   private readonly clusterRoot: string;
   private readonly log: (line: string) => void;
+  readonly address: string;
+  private readonly wrap: CommandWrapper | undefined;
 
   constructor(options: ConsulAgentOptions) {
+    this.address = options.address ?? '127.0.0.1';
+    this.wrap = options.wrap;
     this.dir = options.dir;
     this.clusterRoot = options.clusterRoot;
     this.log = options.log;
@@ -36,7 +47,7 @@ export class ConsulAgent {
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.httpPort}`;
+    return `http://${this.address}:${this.httpPort}`;
   }
 
   get process(): ManagedProcess | undefined {
@@ -70,9 +81,9 @@ export class ConsulAgent {
       `-config-file=${this.configFile}`,
       `-node=${this.nodeName}`,
       '-disable-host-node-id',
-      '-bind=127.0.0.1',
-      '-client=127.0.0.1',
-      '-advertise=127.0.0.1',
+      `-bind=${this.address}`,
+      `-client=${this.address}`,
+      `-advertise=${this.address}`,
       `-http-port=${this.httpPort}`,
       '-https-port=-1',
       '-dns-port=-1',
@@ -83,10 +94,11 @@ export class ConsulAgent {
       `-server-port=${serverPort}`,
     ];
     this.log(`consul: starting on ${this.url}`);
+    const command = this.wrap ? this.wrap(binary, args) : { command: binary, args };
     const proc = ManagedProcess.spawn({
       name: 'consul',
-      command: binary,
-      args,
+      command: command.command,
+      args: command.args,
       cwd: this.dir,
       env: { ...process.env, [CLUSTER_ROOT_ENV]: this.clusterRoot },
       logFile: this.logFile,

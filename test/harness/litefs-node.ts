@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { CommandWrapper } from './consul.js';
 import { isFuseMount, unmount } from './mounts.js';
 import { CLUSTER_ROOT_ENV, ManagedProcess } from './processes.js';
 import { toolPath } from './tools.js';
@@ -40,6 +41,14 @@ export type NodeLease =
 export type ReadyCondition = 'connected' | 'primary' | 'mounted';
 
 export interface NodeContext {
+  /** Address LiteFS binds and advertises, and the app's host (default 127.0.0.1). */
+  address?: string;
+  /** Runs each process through this (e.g. inside the node's network namespace). */
+  wrap?: CommandWrapper;
+  /** LiteFS's advertise-url when it differs from its own URL (a Toxiproxy proxy in front of it). */
+  advertiseUrl?: string;
+  /** A Toxiproxy proxy in front of the app's forwarding endpoint (ClusterOptions.toxiproxy.forwardPort). */
+  forwardProxyUrl?: string;
   clusterRoot: string;
   dbName: string;
   log: (line: string) => void;
@@ -79,6 +88,16 @@ export class ClusterNode {
   private appProc: ManagedProcess | undefined;
   private readonly ctx: NodeContext;
 
+  /** This node's address: 127.0.0.1, or its namespace's address with `network: 'netns'`. */
+  get address(): string {
+    return this.ctx.address ?? '127.0.0.1';
+  }
+
+  /** The Toxiproxy proxy in front of this node's forwarding endpoint, to use as the app's advertiseUrl (or undefined). */
+  get forwardProxyUrl(): string | undefined {
+    return this.ctx.forwardProxyUrl;
+  }
+
   constructor(options: { index: number; dir: string; httpPort: number; appPort: number; lease: NodeLease; ctx: NodeContext }) {
     this.index = options.index;
     this.name = `node${options.index}`;
@@ -99,12 +118,12 @@ export class ClusterNode {
 
   /** LiteFS's HTTP API, e.g. http://127.0.0.1:20202 (also its advertise-url). */
   get httpUrl(): string {
-    return `http://127.0.0.1:${this.httpPort}`;
+    return `http://${this.address}:${this.httpPort}`;
   }
 
   /** The app's base URL (uses AppSpec.port when an app is configured). */
   get appUrl(): string {
-    return `http://127.0.0.1:${this.appSpec?.port ?? this.appPort}`;
+    return `http://${this.address}:${this.appSpec?.port ?? this.appPort}`;
   }
 
   /** `<mountDir>/<dbName>`: the database path through the FUSE mount. */
@@ -149,7 +168,7 @@ export class ClusterNode {
       'data:',
       `  dir: ${yamlString(this.dataDir)}`,
       'http:',
-      `  addr: ${yamlString(`127.0.0.1:${this.httpPort}`)}`,
+      `  addr: ${yamlString(`${this.address}:${this.httpPort}`)}`,
       'log:',
       '  timestamp: true',
       'lease:',
@@ -158,7 +177,7 @@ export class ClusterNode {
       lines.push(
         '  type: "consul"',
         `  hostname: ${yamlString(this.name)}`,
-        `  advertise-url: ${yamlString(this.httpUrl)}`,
+        `  advertise-url: ${yamlString(this.ctx.advertiseUrl ?? this.httpUrl)}`,
         '  candidate: true',
         '  consul:',
         `    url: ${yamlString(lease.url)}`,
@@ -207,10 +226,11 @@ export class ClusterNode {
     // A mount left by a killed LiteFS would make the new one fail.
     if (isFuseMount(this.mountDir)) await unmount(this.mountDir);
     this.writeConfig();
+    const litefs = this.wrapCommand(toolPath('litefs'), ['mount', '-config', this.configPath, '-no-expand-env']);
     const proc = ManagedProcess.spawn({
       name: `${this.name}/litefs`,
-      command: toolPath('litefs'),
-      args: ['mount', '-config', this.configPath, '-no-expand-env'],
+      command: litefs.command,
+      args: litefs.args,
       cwd: this.dir,
       env: { ...process.env, [CLUSTER_ROOT_ENV]: this.ctx.clusterRoot },
       logFile: this.litefsLogFile,
@@ -238,6 +258,10 @@ export class ClusterNode {
       },
     );
     this.ctx.log(`${this.name}: litefs ready (${wait})`);
+  }
+
+  private wrapCommand(command: string, args: readonly string[]): { command: string; args: string[] } {
+    return this.ctx.wrap ? this.ctx.wrap(command, args) : { command, args: [...args] };
   }
 
   /** SIGTERM, wait (SIGKILL after `timeoutMs`), then make sure the mount is gone. */
@@ -271,15 +295,17 @@ export class ClusterNode {
     const spec = this.appSpec;
     if (!spec) throw new Error(`${this.name}: no app configured`);
     if (this.appRunning) throw new Error(`${this.name}: app is already running`);
+    const app = this.wrapCommand(spec.command, spec.args);
     const proc = ManagedProcess.spawn({
       name: `${this.name}/app`,
-      command: spec.command,
-      args: spec.args,
+      command: app.command,
+      args: app.args,
       env: {
         ...process.env,
         LITEFS_MOUNT_DIR: this.mountDir,
         LITEFS_HTTP_URL: this.httpUrl,
         NODE_NAME: this.name,
+        NODE_ADDRESS: this.address,
         APP_PORT: String(spec.port),
         ...spec.env,
         [CLUSTER_ROOT_ENV]: this.ctx.clusterRoot,

@@ -1,6 +1,6 @@
 // The app the network scenarios run on each node, inside the node's network namespace. It relies on the library's
-// defaults for a real host: `advertiseUrl` is the node's own address on the subnet, and the forwarding endpoint
-// listens with the default `listen` (all interfaces, advertiseUrl's port), separately from this API.
+// settings for a real host: `advertiseUrl` is the node's own address on the subnet (or the proxy in front of it),
+// and the forwarding endpoint listens on the node's own address, separately from this API.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -23,15 +23,16 @@ const db = await openDatabase({
   infoUrl: `${litefsUrl}/info`,
   hostname: process.env['NODE_NAME'],
   advertiseUrl,
-  listen: { port: forwardPort },
+  // The node's own address: when advertiseUrl names a proxy in front of it, the default (advertiseUrl's host) is not local.
+  listen: { host: address, port: forwardPort },
   secret: process.env['LITEFS_FORWARD_SECRET'],
   rpcTimeout,
   startTimeout: 60_000,
+  journalMode: 'wal',
 });
 
 if (db.role === 'primary') {
   await db.exec(`
-    PRAGMA journal_mode = WAL;
     CREATE TABLE IF NOT EXISTS rows (id INTEGER PRIMARY KEY, key TEXT NOT NULL, via TEXT NOT NULL, at INTEGER NOT NULL);
   `);
 }

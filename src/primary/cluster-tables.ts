@@ -1,5 +1,5 @@
 import type { TrackingRow } from '../detection/primary-tracker.js';
-import type BetterSqlite3 from 'better-sqlite3';
+import type { SqliteStatement } from '../sqlite/driver-types.js';
 import type { Connection } from '../sqlite/statements.js';
 import type { IdempotencyLedger } from './write-queue.js';
 
@@ -10,7 +10,7 @@ import type { IdempotencyLedger } from './write-queue.js';
 export class ClusterTables implements IdempotencyLedger {
   readonly tracking: string;
   readonly requests: string;
-  readonly #prepared = new WeakMap<Connection, Map<string, BetterSqlite3.Statement>>();
+  readonly #prepared = new WeakMap<Connection, Map<string, SqliteStatement>>();
 
   /** `tableName` is validated as an identifier before it gets here. */
   constructor(tableName: string) {
@@ -53,7 +53,7 @@ export class ClusterTables implements IdempotencyLedger {
   }
 
   /** The ledger is on every forwarded write's path, so its statements are prepared once per connection. */
-  #prepare(connection: Connection, sql: string): BetterSqlite3.Statement {
+  #prepare(connection: Connection, sql: string): SqliteStatement {
     let statements = this.#prepared.get(connection);
     if (statements === undefined) this.#prepared.set(connection, (statements = new Map()));
     let statement = statements.get(sql);

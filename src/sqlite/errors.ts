@@ -1,6 +1,7 @@
 import BetterSqlite3 from 'better-sqlite3';
+import type { SqliteErrorConstructor } from './driver-types.js';
 
-export const { SqliteError } = BetterSqlite3;
+export const SqliteError: SqliteErrorConstructor = BetterSqlite3.SqliteError;
 
 export function sqliteCode(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;

@@ -1,11 +1,11 @@
-import type BetterSqlite3 from 'better-sqlite3';
+import type { SqliteDatabase, SqliteStatement } from './driver-types.js';
 import type { BindParameters, QueryResult, SqlValue } from '../types.js';
 import type { StatementMode } from '../wire/protocol.js';
 import { StatementRefusedError } from '../errors.js';
 import { leadingWords } from './script.js';
 
-export type Connection = BetterSqlite3.Database;
-type PreparedStatement = BetterSqlite3.Statement<unknown[], unknown>;
+export type Connection = SqliteDatabase;
+type PreparedStatement = SqliteStatement;
 
 /**
  * How a statement must be routed, decided by SQLite itself (sqlite3_stmt_readonly and the statement's

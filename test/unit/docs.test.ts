@@ -38,3 +38,34 @@ test('the README quotes each adapter example exactly as it compiles', () => {
     assert.ok(readme.includes(source), `the README's ${name} example differs from examples/adapters/${name}.ts`);
   }
 });
+
+test("the README's supported-versions table is package.json's ranges and the matrix script's list", () => {
+  const root = new URL('../../../', import.meta.url);
+  const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as { engines: { node: string }; peerDependencies: Record<string, string> };
+  const script = readFileSync(new URL('scripts/test-matrix.sh', root), 'utf8');
+  const matrix = [...script.matchAll(/^ {2}"(\d+)\|(\d+)\|([\d. ]+)"$/gm)].map(([, node, sqlite, kysely]) => [node, sqlite, kysely!.split(' ').join(', ')]);
+  assert.ok(matrix.length >= 3, 'the matrix list was not found in scripts/test-matrix.sh');
+  const section = readme.slice(readme.indexOf('## Supported versions'));
+  const table = [...section.matchAll(/^\| (\d+) \| (\d+) \| ([\d., ]+) \| ([\d.]+) \| (\d+) \|$/gm)];
+  assert.deepEqual(
+    table.map(([, node, sqlite, kysely]) => [node, sqlite, kysely]),
+    matrix,
+    "the README's table and scripts/test-matrix.sh list different lines",
+  );
+  const peers = pkg.peerDependencies;
+  const admits = (range: string | undefined, line: string) => (range ?? '').split('||').some((part) => part.trim().startsWith(`^${line}.`));
+  for (const [, , sqlite, kysely, drizzle, prisma] of table) {
+    assert.ok(admits(peers['better-sqlite3'], sqlite!), `better-sqlite3 ${sqlite} is not admitted by ${peers['better-sqlite3']}`);
+    for (const line of kysely!.split(', ')) assert.ok(admits(peers.kysely, line), `kysely ${line} is not admitted by ${peers.kysely}`);
+    assert.ok(admits(peers['drizzle-orm'], drizzle!), `drizzle-orm ${drizzle} is not admitted by ${peers['drizzle-orm']}`);
+    assert.ok(admits(peers['@prisma/client'], prisma!) && admits(peers['@prisma/driver-adapter-utils'], prisma!), `Prisma ${prisma} is not admitted`);
+  }
+  const oldest = Math.min(...table.map(([, node]) => Number(node)));
+  assert.match(pkg.engines.node, new RegExp(`^>=${oldest}(\\.|$)`), `engines.node (${pkg.engines.node}) must start at the oldest tested line, Node ${oldest}`);
+  for (const range of [peers['better-sqlite3'], peers.kysely]) {
+    for (const part of range!.split('||')) {
+      const line = /\^(\d+(?:\.\d+)?)/.exec(part)?.[1]?.replace(/\.0$/, '');
+      assert.ok(table.some((row) => row[2] === line || row[3]!.split(', ').includes(line!)), `peer range part ${part.trim()} is not in the tested table`);
+    }
+  }
+});

@@ -11,6 +11,14 @@ import { SqliteAdapter } from 'kysely';
  * outside a transaction (such as one that sets `PRAGMA foreign_keys`); it then has no lock.
  */
 export class LiteFSAdapter extends SqliteAdapter {
+  constructor() {
+    super();
+    // Kysely 0.29 runs every query through one connection unless the adapter says it supports several (its
+    // SqliteAdapter says no; 0.28 has no such property). Here connections are independent, and an open
+    // transaction must not block queries outside it. An own property, since only 0.29's types declare the getter.
+    Object.defineProperty(this, 'supportsMultipleConnections', { value: true });
+  }
+
   override get supportsTransactionalDdl(): boolean {
     return true;
   }

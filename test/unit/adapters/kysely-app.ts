@@ -2,12 +2,28 @@
 // end-to-end test runs the same function on a replica of a real LiteFS cluster.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { type Generated, type Kysely, type Migration, Migrator, sql } from 'kysely';
+import { type Generated, type Kysely, sql } from 'kysely';
 import { executeBatch } from '../../../src/adapters/kysely/index.js';
 
 export interface KyselyAppDatabase {
   kysely_users: { id: Generated<number>; email: string; name: string };
   kysely_accounts: { id: string; owner_id: number; balance: number };
+}
+
+// Kysely's migrator is in 'kysely' up to 0.28 and only in 'kysely/migration' from 0.29; both lines are tested, so
+// the tests load it from wherever the installed Kysely has it, typed by the part they use.
+// biome-ignore lint/suspicious/noExplicitAny: a migration runs on any schema, as Kysely's own Migration type says.
+export type Migration = { up(db: Kysely<any>): Promise<void>; down?(db: Kysely<any>): Promise<void> };
+export interface KyselyMigrator {
+  migrateToLatest(): Promise<{ error?: unknown; results?: readonly { migrationName: string; status: string }[] }>;
+}
+// biome-ignore lint/suspicious/noExplicitAny: as above.
+type MigratorConstructor = new (props: { db: Kysely<any>; provider: { getMigrations(): Promise<Record<string, Migration>> } }) => KyselyMigrator;
+
+export async function loadKyselyMigrator(): Promise<MigratorConstructor> {
+  const migration: string = 'kysely/migration';
+  const module = (await import(migration).catch(() => import('kysely'))) as { Migrator: MigratorConstructor };
+  return module.Migrator;
 }
 
 export const kyselyMigrations: Record<string, Migration> = {
@@ -42,6 +58,7 @@ export const kyselyMigrations: Record<string, Migration> = {
 
 /** Kysely's Migrator, as an app runs it at start-up; safe to run on every node at once. */
 export async function migrateKyselyApp(db: Kysely<KyselyAppDatabase>): Promise<number> {
+  const Migrator = await loadKyselyMigrator();
   const migrator = new Migrator({ db, provider: { getMigrations: async () => kyselyMigrations } });
   const { error, results } = await migrator.migrateToLatest();
   if (error !== undefined) throw error;

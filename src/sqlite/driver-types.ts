@@ -41,6 +41,7 @@ export interface SqliteDatabase {
   readonly readonly: boolean;
   prepare(source: string): SqliteStatement;
   exec(source: string): this;
+  pragma(source: string, options?: { simple?: boolean }): unknown;
   close(): this;
   defaultSafeIntegers(toggle?: boolean): this;
 }

@@ -1,4 +1,4 @@
-import { ERROR_CODES, type LiteFSDatabase, type LiteFSForwardOptions, LiteFSForwardError, openDatabase } from 'litefs-forward';
+import { type ERROR_CODES, type LiteFSDatabase, type LiteFSForwardOptions, LiteFSForwardError, openDatabase } from 'litefs-forward';
 import { expressConsistency, withConsistency } from 'litefs-forward/middleware';
 
 const options: LiteFSForwardOptions = { path: ':memory:', mode: 'local' };

@@ -31,6 +31,8 @@ async function tracker(litefs: FakeLiteFS, extra: { row?: () => TrackingRow | un
   );
   instance.start();
   await instance.waitForRole(2_000);
+  // The role may come from `.primary` before the stream is subscribed: a broadcast before that would be lost.
+  await until(() => instance.signals.eventStream.state === 'connected');
   return { instance, changes };
 }
 

@@ -6,8 +6,11 @@ export function abortError(signal: AbortSignal): Error {
   return new LiteFSForwardError('ABORTED', 'The call was aborted by its AbortSignal before it finished.', { cause: reason });
 }
 
-/** A sleep that ends early (rejecting) when the signal aborts, and never keeps the process alive. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+/**
+ * A sleep that ends early (rejecting) when the signal aborts. It does not keep the process alive unless
+ * `keepAlive` is set: for a bounded wait that a script awaits, which must not exit with the promise pending.
+ */
+export function sleep(ms: number, signal?: AbortSignal, { keepAlive = false }: { keepAlive?: boolean } = {}): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(abortError(signal));
     const onAbort = (): void => {
@@ -18,7 +21,7 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
       signal?.removeEventListener('abort', onAbort);
       resolve();
     }, ms);
-    timer.unref();
+    if (!keepAlive) timer.unref();
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { readPositionFile } from '../../detection/litefs-files.js';
-import { abortError } from '../../util/abort.js';
+import { sleep } from '../../util/abort.js';
 
 /** What litefs-js's `getInstanceInfo()` returns. */
 export interface InstanceInfo {
@@ -89,25 +89,8 @@ export async function waitForUpToDateTxNumber(clientTxNumber: number | bigint, o
     if (positionOf(litefsDir, databaseFilename, 'waitForUpToDateTxNumber') >= target) return true;
     const left = deadline - Date.now();
     if (left <= 0) return false;
-    await sleep(Math.min(intervalMs, left), signal);
+    // Kept alive: a script awaiting this bounded wait must not exit with the promise pending.
+    await sleep(Math.min(intervalMs, left), signal, { keepAlive: true });
   }
 }
 
-/**
- * Unlike the library's internal sleep this timer is not unref'd: the wait is short and bounded, and a script that
- * awaits it must not exit with the promise pending.
- */
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(abortError(signal));
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(abortError(signal!));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}

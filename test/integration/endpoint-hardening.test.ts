@@ -5,8 +5,8 @@ import { after, before, describe, test } from 'node:test';
 import { type LiteFSDatabase, openDatabase } from '../../src/index.js';
 import { resolveConfig } from '../../src/config.js';
 import { EndpointServer } from '../../src/primary/endpoint-server.js';
-import { signRequest } from '../../src/wire/auth.js';
 import { RPC_PATH } from '../../src/wire/protocol.js';
+import { postSigned } from '../support/rpc-post.js';
 import { FakeLiteFS } from '../support/fake-litefs.js';
 import { type FakeNode, freePort, nodeOptions, startPair, TEST_SECRET } from '../support/fake-cluster.js';
 
@@ -18,20 +18,9 @@ interface Answer {
   json: { ok: boolean; error?: { code: string; message: string; kind?: string } };
 }
 
-function signedPost(url: string, payload: unknown): Promise<Answer> {
-  const body = Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload));
-  const headers = signRequest(secret, 'test', RPC_PATH, body);
-  return new Promise((resolve, reject) => {
-    const req = request(new URL(RPC_PATH, url), { method: 'POST', headers: { 'content-type': 'application/json', ...headers } }, (res) => {
-      let text = '';
-      res.on('data', (chunk) => {
-        text += chunk;
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text, json: JSON.parse(text) }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
+async function signedPost(url: string, payload: unknown): Promise<Answer> {
+  const answer = await postSigned(url, Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload)), secret);
+  return { ...answer, json: JSON.parse(answer.body) };
 }
 
 const insertRequest = (name: string) => ({ op: 'query', mode: 'run', sql: 'INSERT INTO items (name) VALUES (?)', params: { p: [name] }, timeoutMs: 5_000 });

@@ -1,25 +1,11 @@
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { signRequest } from '../../src/wire/auth.js';
 import { RPC_PATH } from '../../src/wire/protocol.js';
 import { type FakeNode, startPair, TEST_SECRET } from '../support/fake-cluster.js';
+import { postRpc as post } from '../support/rpc-post.js';
 
 const secret = Buffer.from(TEST_SECRET);
-
-function post(url: string, body: Buffer, headers: Record<string, string | number>): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(new URL(RPC_PATH, url), { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': body.length, ...headers } }, (res) => {
-      let text = '';
-      res.on('data', (chunk) => {
-        text += chunk;
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
 const insert = (name: string): Buffer => Buffer.from(JSON.stringify({ op: 'query', mode: 'run', sql: 'INSERT INTO victims (name) VALUES (?)', params: { p: [name] }, timeoutMs: 5_000 }));
 

@@ -1,31 +1,14 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
-import { signRequest } from '../../src/wire/auth.js';
-import { RPC_PATH } from '../../src/wire/protocol.js';
-import { type FakeNode, startPair, TEST_SECRET } from '../support/fake-cluster.js';
+import { type FakeNode, startPair, } from '../support/fake-cluster.js';
+import { postSigned as post } from '../support/rpc-post.js';
 
 // Issue 9, findings 1-6 and 14: no call, local on the primary or forwarded from a replica, can change the writer
 // connection for later callers. Each hostile call is refused with STATEMENT_REFUSED, and the queue keeps working.
-
-function post(url: string, body: Buffer): Promise<{ status: number; body: string }> {
-  const headers = signRequest(Buffer.from(TEST_SECRET), 'test', RPC_PATH, body);
-  return new Promise((resolve, reject) => {
-    const req = request(new URL(RPC_PATH, url), { method: 'POST', headers: { 'content-type': 'application/json', ...headers } }, (res) => {
-      let text = '';
-      res.on('data', (chunk) => {
-        text += chunk;
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
 describe('the writer connection belongs to the library (two processes)', () => {
   let primary: FakeNode;

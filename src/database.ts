@@ -787,7 +787,7 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
   }
 
   /**
-   * Bounded by design (see CLOSE_GRACE_MS): sessions are rolled back first, because they hold the write queue and
+   * Bounded by design, within about 2 x `limits.closeGrace`: sessions are rolled back first, because they hold the write queue and
    * HTTP requests queued behind them would otherwise keep the HTTP drain waiting for their idle timeout.
    */
   async #shutdown(): Promise<void> {
@@ -797,7 +797,7 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
     await this.#server?.close();
     // A `tx begin` that was already waiting for the queue may have opened a session meanwhile.
     this.#rollBackSessions();
-    await Promise.race([this.#queue.drain(), sleep(CLOSE_GRACE_MS)]);
+    await Promise.race([this.#queue.drain(), sleep(this.#config.limits.closeGrace)]);
     this.#queue.close();
     await this.#tracker?.close();
     this.#position?.close();
@@ -813,12 +813,6 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
     for (const expire of [...this.#localTransactions]) expire('the database was closed');
   }
 }
-
-/**
- * The longest close() waits for writes already queued to commit, after the endpoint's own bounded close
- * (`limits.closeGrace`, 2 s by default). So close() returns within about closeGrace + CLOSE_GRACE_MS.
- */
-export const CLOSE_GRACE_MS = 2_000;
 
 /** How long transaction() tries to roll back after the primary stopped answering (see transaction()). */
 const ROLLBACK_AFTER_TRANSPORT_FAILURE_MS = 1_000;

@@ -3,7 +3,7 @@ import { readdirSync, readlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
-import { CLOSE_GRACE_MS } from '../../src/database.js';
+import { DEFAULT_LIMITS } from '../../src/config.js';
 import { type LiteFSDatabase, type LiteFSForwardOptions, openDatabase } from '../../src/index.js';
 import { RpcClient } from '../../src/replica/rpc-client.js';
 import { replicate, startPair } from '../support/fake-cluster.js';
@@ -79,7 +79,7 @@ test('close() returns within its bound with an open remote session, a write queu
   const startedAt = Date.now();
   await db.close();
   const elapsed = Date.now() - startedAt;
-  assert.ok(elapsed < 2 * CLOSE_GRACE_MS + 500, `close() took ${elapsed} ms`);
+  assert.ok(elapsed < 2 * DEFAULT_LIMITS.closeGrace + 500, `close() took ${elapsed} ms`);
   // The queued write got an answer (or its connection was closed): it is not left hanging.
   const outcome = await Promise.race([queued, new Promise((resolve) => setTimeout(() => resolve('hanging'), 1_000))]);
   assert.notEqual(outcome, 'hanging');

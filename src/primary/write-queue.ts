@@ -266,8 +266,9 @@ export class WriteQueue {
           failure = { error };
         }
         if (!connection.inTransaction) {
-          if (failure !== undefined && isLeaseLostError(failure.error, connection)) throw failure.error;
-          this.#groupEnded(group, outcomes, index, failure);
+          if (failure === undefined) this.#groupEnded(group, outcomes, index);
+          else if (isLeaseLostError(failure.error, connection)) throw failure.error;
+          else this.#groupRolledBack(group, outcomes, index, failure.error);
           return 'done';
         }
         if (failure === undefined) {
@@ -324,11 +325,30 @@ export class WriteQueue {
   }
 
   /**
-   * A member left the group's transaction (it ran COMMIT or ROLLBACK itself, or SQLite rolled back on an error).
-   * What ran before it may or may not be committed, so none of it runs again: a keyed member is settled from the
-   * ledger, an unkeyed one is told its write may have been applied. Members that had not run go back to the queue.
+   * A member failed and SQLite rolled the whole transaction back (`INSERT OR ROLLBACK`, SQLITE_FULL, ...): nothing
+   * of the group was committed. The member fails with its own error, as it would alone; every other member that
+   * had not failed goes back to the queue, which is safe because its write was undone.
    */
-  #groupEnded(group: Extract<Pending, { kind: 'unit' }>[], outcomes: Outcome[], index: number, failure: { error: unknown } | undefined): void {
+  #groupRolledBack(group: Extract<Pending, { kind: 'unit' }>[], outcomes: Outcome[], index: number, error: unknown): void {
+    const txid = this.#options.readTxid();
+    const requeue: Extract<Pending, { kind: 'unit' }>[] = [];
+    for (let earlier = 0; earlier < index; earlier++) {
+      const entry = group[earlier]!;
+      const outcome = outcomes[earlier]!;
+      if (!outcome.ok) entry.reject(outcome.error);
+      else if (outcome.replayed) entry.resolve({ value: outcome.value, txid, replayed: true });
+      else requeue.push(entry);
+    }
+    this.#pending.unshift(...requeue, ...group.slice(index + 1));
+    group[index]!.reject(error);
+  }
+
+  /**
+   * A member left the group's transaction without an error (it ran COMMIT or ROLLBACK itself). What ran before it
+   * may or may not be committed, so none of it runs again: a keyed member is settled from the ledger, an unkeyed
+   * one is told its write may have been applied. Members that had not run go back to the queue.
+   */
+  #groupEnded(group: Extract<Pending, { kind: 'unit' }>[], outcomes: Outcome[], index: number): void {
     const { connection, ledger } = this.#options;
     const txid = this.#options.readTxid();
     const offender = group[index]!;
@@ -336,9 +356,8 @@ export class WriteQueue {
     offender.reject(
       new StatementRefusedError(
         'transaction-ended',
-        'The write ended the write queue\'s shared transaction (COMMIT, END or ROLLBACK, or an error after which SQLite rolled back); ' +
-          'its statements may have been applied. Use db.transaction() or db.begin() for transaction control.',
-        failure === undefined ? {} : { cause: failure.error },
+        "The write ended the write queue's shared transaction (COMMIT, END or ROLLBACK); its statements may have been applied. " +
+          'Use db.transaction() or db.begin() for transaction control.',
       ),
     );
     for (let earlier = 0; earlier < index; earlier++) {

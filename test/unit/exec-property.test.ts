@@ -214,6 +214,22 @@ test('a member that ends the group transaction fails alone; no unit that may hav
   }
 });
 
+test('a member after which SQLite rolled the transaction back fails with its own error; every other write commits once', async (t) => {
+  const { connection, queue, cache } = openQueue(t);
+  const runs = new Map<string, number>();
+  const names = Array.from({ length: 20 }, (_, i) => `r${i}`);
+  const write = (name: string, i: number) =>
+    queue.submit(counted(statementUnit(cache, 'INSERT INTO log (v) VALUES (?)', [name], 'run', i % 2 === 0 ? `key-${name}` : undefined), runs, name));
+  const writes = names.slice(0, 10).map(write);
+  // ON CONFLICT ROLLBACK: the constraint failure rolls back the whole transaction, not just the member's savepoint.
+  const offender = queue.submit(statementUnit(cache, 'INSERT OR ROLLBACK INTO log (v) VALUES (NULL)', undefined, 'run'));
+  writes.push(...names.slice(10).map((name, i) => write(name, i + 10)));
+  await assert.rejects(offender, { code: 'SQLITE_CONSTRAINT_NOTNULL' });
+  await Promise.all(writes);
+  for (const name of names) assert.equal(logged(connection, name), 1n, name);
+  assert.equal(connection.inTransaction, false);
+});
+
 test('a script runs atomically in its unit, and a refused statement applies nothing', async (t) => {
   const { connection, queue } = openQueue(t);
   await assert.rejects(queue.submit(scriptUnit("INSERT INTO log (v) VALUES ('s1'); PRAGMA query_only = ON")), { code: 'STATEMENT_REFUSED' });

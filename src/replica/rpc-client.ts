@@ -138,9 +138,14 @@ export class RpcClient {
   }
 }
 
+/** What a caller can do about a call that may have run: retry it under its key, which the primary applies once. */
+function retryHint(context: ErrorContext): string {
+  return context.idempotencyKey === undefined ? '' : ` Retry with the same idempotencyKey (${context.idempotencyKey}, in \`error.idempotencyKey\`) to apply it at most once.`;
+}
+
 function unverifiedAnswer(status: number, primary: string, context: ErrorContext): LiteFSForwardError {
   const uncertain = { ...context, mayHaveBeenApplied: true };
-  const retry = context.idempotencyKey === undefined ? '' : ` Retry with the same idempotencyKey (${context.idempotencyKey}, in \`error.idempotencyKey\`) to apply it at most once.`;
+  const retry = retryHint(context);
   if (status === 401) {
     return new UnauthorizedError(
       `the signature does not match, or the answer did not come from a node with this cluster's secret (an unsigned HTTP 401 from ${primary}). ` +
@@ -156,7 +161,7 @@ function unverifiedAnswer(status: number, primary: string, context: ErrorContext
 }
 
 function tamperedAnswer(status: number, primary: string, context: ErrorContext): LiteFSForwardError {
-  const retry = context.idempotencyKey === undefined ? '' : ` Retry with the same idempotencyKey (${context.idempotencyKey}, in \`error.idempotencyKey\`) to apply it at most once.`;
+  const retry = retryHint(context);
   return new LiteFSForwardError(
     'PROTOCOL_ERROR',
     `The answer from ${primary} (HTTP ${status}) does not match its signature (altered in transit); it was ignored. The call may have been applied on the primary.${retry}`,

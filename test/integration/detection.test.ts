@@ -203,3 +203,43 @@ test('role changes: an election that re-announces a dead primary on every reconn
     ['unknown', 'replica', 'unknown'],
   );
 });
+
+test('without an event stream, a caller waiting for the primary reads .primary again (a demotion read it too early)', async (t) => {
+  // LiteFS has handed the lease away but not yet written `.primary` here: the read that follows a demotion finds
+  // nothing. Only a later read can find the new primary, and the 10-minute poll is no help to a waiting write.
+  const litefs = await FakeLiteFS.start({ isPrimary: true });
+  const instance = new PrimaryTracker(
+    resolveConfig({
+      path: litefs.databasePath,
+      mode: 'litefs',
+      primaryFile: litefs.primaryFile,
+      eventStreamUrl: false,
+      infoUrl: `${litefs.baseUrl}/info`,
+      hostname: 'self',
+      secret: 'x'.repeat(32),
+      advertiseUrl: 'http://127.0.0.1:1',
+      pollInterval: 600_000,
+    }),
+    {
+      readTrackingRow: () => ({ hostname: 'node-b', rpcUrl: 'http://127.0.0.1:9/node-b', updatedAt: Date.now() }),
+      onRoleChange: () => {},
+      onTx: () => {},
+      onEventStreamChange: () => {},
+    },
+  );
+  t.after(async () => {
+    await instance.close();
+    await litefs.close();
+  });
+  instance.start();
+  await instance.waitForRole(2_000);
+  assert.equal(instance.role, 'primary');
+  // The lease is gone, and no new primary is written down here yet.
+  litefs.setLease(false, undefined, { notify: false });
+  instance.demote('LiteFS rejected a write');
+  await instance.refresh();
+  assert.equal(instance.role, 'unknown', 'the demotion found no .primary yet');
+  const resolving = instance.resolvePrimary(AbortSignal.timeout(3_000));
+  setTimeout(() => litefs.setLease(false, 'node-b', { notify: false }), 300);
+  assert.deepEqual(await resolving, { hostname: 'node-b', rpcUrl: 'http://127.0.0.1:9/node-b' });
+});

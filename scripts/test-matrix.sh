@@ -13,20 +13,11 @@ cache="${LITEFS_FORWARD_CACHE:-$HOME/.cache/litefs-forward}"
 work="$(work_dir litefs-forward-matrix "${MATRIX_WORK:-}")"
 npm_flags=(--no-audit --no-fund --prefer-offline --loglevel=error)
 
-# Node line | better-sqlite3 | kysely lines (the first is installed for the build's type check).
-# The README's "Supported versions" table is checked against this list (test/unit/docs.test.ts).
-MATRIX=(
-  "20|12|0.28"
-  "22|13|0.29 0.28"
-  "24|13|0.29 0.28"
-  "26|13|0.29 0.28"
-)
-
 start=$SECONDS
 results=()
 failed=0
 mkdir -p "$work/logs"
-for entry in "${MATRIX[@]}"; do
+for entry in "${NODE_LINES[@]}"; do
   IFS='|' read -r major sqlite kyselys <<<"$entry"
   if [ -n "${MATRIX_NODES:-}" ] && [[ " $MATRIX_NODES " != *" $major "* ]]; then continue; fi
   node_dir="$(node_line "$major")"
@@ -34,19 +25,8 @@ for entry in "${MATRIX[@]}"; do
   log="$work/logs/node$major.log"
   echo "== Node $("$node_dir/bin/node" --version), better-sqlite3 $sqlite, kysely $kyselys (log: $log)"
   cell_start=$SECONDS
-  # The project's files as they are now, committed or not, without its install or build.
-  rm -rf "$dir" && mkdir -p "$dir"
-  (cd "$root" && git ls-files -z --cached --others --exclude-standard | xargs -0 -I{} sh -c 'test -e "{}" && printf "%s\0" "{}"' | tar --null -T - -cf -) | tar -xf - -C "$dir"
   read -r -a lines <<<"$kyselys"
-  (
-    cd "$dir"
-    export PATH="$node_dir/bin:$PATH" npm_config_nodedir="$node_dir"
-    # Starts from the project's install (copied, not linked) and swaps in this line's better-sqlite3 and Kysely:
-    # far faster than a fresh install, and the same lockfile for everything else.
-    cp -a "$root/node_modules" node_modules
-    npm install "${npm_flags[@]}" --no-save "better-sqlite3@^$sqlite.0.0" "kysely@~${lines[0]}.0"
-    npm run build
-  ) >"$log" 2>&1 || { results+=("node $major: install or build FAILED"); failed=1; continue; }
+  project_copy "$root" "$dir" "$node_dir" "$sqlite" "${lines[0]}" >"$log" 2>&1 || { results+=("node $major: install or build FAILED"); failed=1; continue; }
   for kysely in "${lines[@]}"; do
     label="node $major, better-sqlite3 $(cd "$dir" && node -p "require('./node_modules/better-sqlite3/package.json').version")"
     if (

@@ -14,7 +14,7 @@ import { PrimaryService } from './primary/primary-service.js';
 import { EndpointServer } from './primary/endpoint-server.js';
 import { RemoteSessions } from './primary/remote-sessions.js';
 import { createRpcHandler, type RpcHandler } from './primary/rpc-handler.js';
-import { batchUnit, runScript, statementUnit, transactionControlError } from './primary/units.js';
+import { batchUnit, runScript, statementUnit, transactionControlError, writerRefusal } from './primary/units.js';
 import { type Committed, WriteQueue } from './primary/write-queue.js';
 import { isLeaseLostError } from './sqlite/errors.js';
 import { WriteSession } from './primary/write-session.js';
@@ -543,11 +543,13 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
       if (this.#isWriter() || this.#mode === 'local') throw error;
     }
     if (entry !== undefined) {
-      if (entry.kind === 'read' || entry.kind === 'local-write') {
+      // The reader is shared by every caller on this node, as the writer is: the same refusals keep it unchanged.
+      const refused = writerRefusal(entry, sql, 'call');
+      if (refused !== undefined) throw refused;
+      if (entry.kind === 'read') {
         const prepared = entry;
         return readingLocally(() => executeLocal(this.#reader, prepared, params, mode), { node: this.#config.hostname, sql });
       }
-      if (entry.kind === 'transaction-control' || entry.kind === 'savepoint') throw transactionControlError(sql);
     }
     const result = await this.#write(
       {

@@ -41,7 +41,7 @@ export function writerRefusal(entry: PreparedEntry, sql: string, context: Writer
     case 'local-write':
       return new StatementRefusedError(
         'temp-object',
-        'Refused a statement that writes a TEMP (or attached) schema on the shared writer connection: a TEMP table would shadow the main ' +
+        'Refused a statement that writes a TEMP (or attached) schema on a shared connection: a TEMP table would shadow the main ' +
           'table of the same name for every later caller. Nothing was applied. Use a main-schema table, or a CTE.',
         { sql },
       );

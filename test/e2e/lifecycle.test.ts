@@ -1,4 +1,7 @@
-// Findings 16, 18 and 19 of issue 9 on a real 3-node LiteFS + Consul cluster (TTL 10 s, lock-delay 1 s):
+// Findings 15 to 19 of issue 9 on a real 3-node LiteFS + Consul cluster (TTL 10 s, lock-delay 1 s):
+// - a forwarded write whose answer never comes fails with FORWARD_TIMEOUT carrying its idempotency key, and a
+//   retry with that key applies it once;
+// - an app opened while the cluster elects a new primary is ready at once and serves reads;
 // - with the default rpcTimeout, writes in flight across a kill -9 failover all succeed, each applied once;
 // - a LiteFS restart under a running app fails reads only with the retryable DATABASE_UNAVAILABLE, and
 //   status() reads `.primary` again as soon as the event stream is back;
@@ -60,6 +63,41 @@ describe('lifecycle on a real cluster', { timeout: 600_000 }, () => {
     }
   });
 
+  test('FORWARD_TIMEOUT carries the idempotency key, and a retry with that key applies the write exactly once', async () => {
+    const primary = await cluster.waitForPrimary({ timeoutMs: 10_000 });
+    const replica = primary === node2 ? node3 : node2;
+    const db = await openOnNode(replica, { rpcTimeout: 2_000 });
+    try {
+      await db.exec('CREATE TABLE IF NOT EXISTS timeout_writes (k TEXT PRIMARY KEY)');
+      const appPid = primary.appPid;
+      assert.ok(appPid !== undefined, "the primary's app runs");
+      // The primary's app stops answering; its kernel still accepts the request, so it may run once the app resumes.
+      process.kill(appPid, 'SIGSTOP');
+      let failure: { code?: string; idempotencyKey?: string; mayHaveBeenApplied?: boolean } | undefined;
+      try {
+        await db.run('INSERT INTO timeout_writes VALUES (?)', ['once']);
+      } catch (error) {
+        failure = error as typeof failure;
+      } finally {
+        process.kill(appPid, 'SIGCONT');
+      }
+      assert.equal(failure?.code, 'FORWARD_TIMEOUT', JSON.stringify(failure));
+      assert.equal(typeof failure.idempotencyKey, 'string');
+      assert.ok((failure.idempotencyKey ?? '').length > 0);
+      assert.equal(failure.mayHaveBeenApplied, true);
+      // The README's advice: retry with the key the error carries.
+      const retried = await db.run('INSERT INTO timeout_writes VALUES (?)', ['once'], { idempotencyKey: failure.idempotencyKey, timeout: 20_000 });
+      assert.equal(retried.changes, 1);
+      await waitFor(() => query<{ n: number }>(primary, 'SELECT count(*) AS n FROM timeout_writes')[0]?.n === 1, {
+        timeoutMs: 10_000,
+        description: 'the row is on the primary',
+      });
+      assert.equal(query<{ n: number }>(primary, 'SELECT count(*) AS n FROM timeout_writes')[0]?.n, 1, 'applied exactly once');
+    } finally {
+      await db.close();
+    }
+  });
+
   test('with the default rpcTimeout, writes in flight during a kill -9 failover all succeed, once each', async () => {
     const port = await freePort();
     // node3 may win the election: give the instance an address it can serve from.
@@ -76,13 +114,28 @@ describe('lifecycle on a real cluster', { timeout: 600_000 }, () => {
       const killed = (async () => {
         await new Promise((resolve) => setTimeout(resolve, 1_000));
         await primary.kill();
+        // Finding 17: an app started while the dead primary still holds the lease is ready at once and serves reads.
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        const coldNode = node2 === primary ? node3 : node2;
+        const openedAt = Date.now();
+        const cold = await openOnNode(coldNode);
+        try {
+          const openMs = Date.now() - openedAt;
+          const row = await cold.get<{ n: number }>('SELECT count(*) AS n FROM failover_writes', [], { timeout: 2_000 });
+          console.log(`cold start during the election: open ${openMs} ms, role ${cold.role}, read ${Date.now() - openedAt} ms`);
+          return { openMs, rows: row?.n };
+        } finally {
+          await cold.close();
+        }
       })();
       while (Date.now() - startedAt < 25_000) {
         const key = `w${i++}`;
         writes.push(db.run('INSERT INTO failover_writes VALUES (?)', [key]).then(() => key));
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
-      await killed;
+      const coldStart = await killed;
+      assert.ok(coldStart.openMs < 2_500, `openDatabase() during the election took ${coldStart.openMs} ms`);
+      assert.equal(typeof coldStart.rows, 'number', 'the cold-started app served a read');
       const outcomes = await Promise.allSettled(writes);
       const failed = outcomes.filter((outcome) => outcome.status === 'rejected');
       assert.deepEqual(

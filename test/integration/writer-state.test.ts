@@ -81,6 +81,20 @@ describe('the writer connection belongs to the library (two processes)', () => {
     }
   });
 
+  test('finding 3, the class: a single call cannot leave a TEMP object on the shared reader either', async () => {
+    for (const [label, node] of via()) {
+      for (const sql of ['CREATE TEMP TABLE items (id INTEGER PRIMARY KEY, name TEXT)', 'CREATE TEMP VIEW items AS SELECT 1 AS id, 2 AS name']) {
+        for (const mode of ['run', 'all', 'get']) await assert.rejects(node.process.call(mode, sql), refused, `${label}: ${mode} ${sql}`);
+      }
+      // A TEMP items would shadow main.items for every later caller on this node.
+      const unqualified = await node.process.call('all', 'SELECT id, name FROM items ORDER BY id');
+      const main = await node.process.call('all', 'SELECT id, name FROM main.items ORDER BY id');
+      assert.deepEqual(unqualified, main, label);
+      const temp = await node.process.call<unknown[]>('all', "SELECT name FROM temp.sqlite_master");
+      assert.deepEqual(temp, [], `${label}: nothing in the temp schema`);
+    }
+  });
+
   test('finding 4: PRAGMA query_only = ON is refused and the primary stays primary', async () => {
     for (const [label, node] of via()) {
       await assert.rejects(node.process.call('exec', 'PRAGMA query_only = ON'), refused, label);

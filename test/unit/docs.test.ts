@@ -39,18 +39,18 @@ test('the README quotes each adapter example exactly as it compiles', () => {
   }
 });
 
-test("the README's supported-versions table is package.json's ranges and the matrix script's list", () => {
+test("the README's supported-versions table is package.json's ranges and the Node lines the matrix runs", () => {
   const root = new URL('../../../', import.meta.url);
   const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as { engines: { node: string }; peerDependencies: Record<string, string> };
-  const script = readFileSync(new URL('scripts/test-matrix.sh', root), 'utf8');
+  const script = readFileSync(new URL('scripts/lib/node-line.sh', root), 'utf8');
   const matrix = [...script.matchAll(/^ {2}"(\d+)\|(\d+)\|([\d. ]+)"$/gm)].map(([, node, sqlite, kysely]) => [node, sqlite, kysely!.split(' ').join(', ')]);
-  assert.ok(matrix.length >= 3, 'the matrix list was not found in scripts/test-matrix.sh');
+  assert.ok(matrix.length >= 3, 'the matrix list was not found in scripts/lib/node-line.sh');
   const section = readme.slice(readme.indexOf('## Supported versions'));
   const table = [...section.matchAll(/^\| (\d+) \| (\d+) \| ([\d., ]+) \| ([\d.]+) \| (\d+) \|$/gm)];
   assert.deepEqual(
     table.map(([, node, sqlite, kysely]) => [node, sqlite, kysely]),
     matrix,
-    "the README's table and scripts/test-matrix.sh list different lines",
+    "the README's table and scripts/lib/node-line.sh list different lines",
   );
   const peers = pkg.peerDependencies;
   const admits = (range: string | undefined, line: string) => (range ?? '').split('||').some((part) => part.trim().startsWith(`^${line}.`));
@@ -67,5 +67,16 @@ test("the README's supported-versions table is package.json's ranges and the mat
       const line = /\^(\d+(?:\.\d+)?)/.exec(part)?.[1]?.replace(/\.0$/, '');
       assert.ok(table.some((row) => row[2] === line || row[3]!.split(', ').includes(line!)), `peer range part ${part.trim()} is not in the tested table`);
     }
+  }
+});
+
+test("every test command CI runs is one the README gives, and each of them exists", () => {
+  const ci = readFileSync(new URL('../../../.ci/run', import.meta.url), 'utf8');
+  const scripts = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> }).scripts;
+  const npmCommands = [...ci.matchAll(/^(?:[A-Z_]+=(?:"[^"]*"|\S+) )*(npm (?:test|run ([\w:]+)))/gm)];
+  assert.ok(npmCommands.length >= 5, `found only ${npmCommands.length} npm commands in .ci/run`);
+  for (const [, command, script] of npmCommands) {
+    assert.ok(readme.includes(`\n${command} `) || readme.includes(`\n${command}\n`), `.ci/run runs \`${command}\`, which the README does not give`);
+    if (script !== undefined) assert.ok(scripts[script] !== undefined, `package.json has no script ${script}`);
   }
 });

@@ -24,13 +24,21 @@ test('without LiteFS everything runs locally, and two databases live side by sid
   assert.deepEqual(await second.all('SELECT v FROM t'), [{ v: 'two' }]);
 });
 
-test('TEMP tables are written on the local connection and stay visible to its reads', async (t) => {
+test('a TEMP table is refused on the shared connections, so it cannot swallow later writes; a read-only transaction may use one', async (t) => {
   const dir = tempDir(t);
   await using db = await openDatabase({ path: join(dir, 'app.db'), mode: 'local' });
-  await db.run('CREATE TEMP TABLE scratch (v INTEGER)');
-  await db.run('INSERT INTO scratch VALUES (?)', [1n]);
-  assert.deepEqual(await db.all('SELECT v FROM scratch'), [{ v: 1 }]);
-  // Nothing reached the main database.
+  await db.exec('CREATE TABLE items (v INTEGER)');
+  // Were it allowed, `INSERT INTO items` would resolve to temp.items and report `changes: 1` for a row never stored.
+  await assert.rejects(db.run('CREATE TEMP TABLE items (v INTEGER)'), { code: 'STATEMENT_REFUSED', reason: 'temp-object' });
+  assert.equal((await db.run('INSERT INTO items VALUES (?)', [1n])).changes, 1);
+  assert.deepEqual(await db.all('SELECT v FROM main.items'), [{ v: 1 }]);
+  await db.transaction(
+    async (tx) => {
+      await tx.exec('CREATE TEMP TABLE scratch (v INTEGER); INSERT INTO scratch VALUES (2)');
+      assert.deepEqual(await tx.all('SELECT v FROM scratch'), [{ v: 2 }]);
+    },
+    { readOnly: true },
+  );
   assert.deepEqual(await db.all("SELECT name FROM sqlite_master WHERE name = 'scratch'"), []);
 });
 

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { RpcClient } from '../src/replica/rpc-client.js';
-import { RPC_PATH } from '../src/wire/protocol.js';
+import { rpcPath } from '../src/wire/protocol.js';
 import { freePort, startNode, TEST_SECRET } from '../test/support/fake-cluster.js';
 import { FakeLiteFS } from '../test/support/fake-litefs.js';
 import { percentile, sleep } from './util.js';
@@ -97,6 +97,9 @@ function round(value: number): number {
   return Math.round(value * 100) / 100;
 }
 
+/** The fake node's database (test/support/fake-litefs.ts serves `app.db`). */
+const RPC_PATH = rpcPath('app.db');
+
 async function main(): Promise<void> {
   const limit = softFdLimit();
   if (limit < 2 * CONNECTIONS + 200) {
@@ -109,7 +112,7 @@ async function main(): Promise<void> {
   const port = await freePort();
   const primary = await startNode('node-a', litefs, { listen: { host: '127.0.0.1', port }, advertiseUrl: `http://127.0.0.1:${port}` });
   const url = `http://127.0.0.1:${port}`;
-  const client = new RpcClient({ secret: Buffer.from(TEST_SECRET), hostname: 'robustness' });
+  const client = new RpcClient({ secret: Buffer.from(TEST_SECRET), hostname: 'robustness', databaseName: 'app.db' });
   try {
     await primary.process.call('exec', 'CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT)');
     await writeLatencies(client, url, 'warmup');

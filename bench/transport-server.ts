@@ -9,11 +9,12 @@ import { createRpcHandler } from '../src/primary/rpc-handler.js';
 import { silentLogger } from '../src/logger.js';
 import type { Response } from '../src/wire/protocol.js';
 import { serveIpc } from './ipc.js';
+import { BENCH_DATABASE } from './workload.js';
 
 const secret = Buffer.from(process.env['BENCH_SECRET'] ?? '', 'utf8');
 const answer: Response = { ok: true, result: { ch: 1, id: { $i: '123456' } }, txid: '00000000000a1b2c' };
 const service = { handle: async () => answer } as unknown as PrimaryService;
-const handler = createRpcHandler({ service, secret, maxRequestBytes: 4 * 1024 * 1024, maxClockSkewMs: 30_000, logger: silentLogger });
+const handler = createRpcHandler({ service, databaseName: BENCH_DATABASE, secret, maxRequestBytes: 4 * 1024 * 1024, maxClockSkewMs: 30_000, logger: silentLogger });
 
 const h1 = createServer({ keepAliveTimeout: 65_000 }, (req, res) => handler(req, res));
 const h2 = createH2Server({}, (req, res) => handler(req as unknown as IncomingMessage, res as unknown as ServerResponse));

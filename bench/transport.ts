@@ -8,10 +8,10 @@ import { randomUUID } from 'node:crypto';
 import { RpcClient } from '../src/replica/rpc-client.js';
 import { HEADER_NONCE, signRequest, verifyResponse } from '../src/wire/auth.js';
 import { encodeParams } from '../src/wire/codec.js';
-import { RPC_PATH, type Request, type Response } from '../src/wire/protocol.js';
+import { type Request, type Response, rpcPath } from '../src/wire/protocol.js';
 import type { ChildHandle } from './ipc.js';
 import { median, round, summarize } from './util.js';
-import { INSERT_SQL } from './workload.js';
+import { BENCH_DATABASE, INSERT_SQL } from './workload.js';
 
 type OkResponse = Extract<Response, { ok: true }>;
 
@@ -47,9 +47,10 @@ class H2Client {
 
   call(payload: Request, signal: AbortSignal): Promise<OkResponse> {
     const body = Buffer.from(JSON.stringify(payload));
-    const headers = signRequest(this.#secret, this.#hostname, RPC_PATH, body);
+    const path = rpcPath(BENCH_DATABASE);
+    const headers = signRequest(this.#secret, this.#hostname, path, body);
     const stream = this.#connect().request(
-      { ':method': 'POST', ':path': RPC_PATH, ...headers, 'content-type': 'application/json', 'content-length': body.length },
+      { ':method': 'POST', ':path': path, ...headers, 'content-type': 'application/json', 'content-length': body.length },
       { signal },
     );
     return new Promise<OkResponse>((resolve, reject) => {
@@ -103,7 +104,7 @@ function cpuMicros(usage: NodeJS.CpuUsage): number {
 export async function runTransportBench(server: ChildHandle, options: { secret: string; sequential: number; concurrent: number; inFlight: number; rounds: number }): Promise<TransportReport> {
   const ports = await server.call<{ h1: number; h2: number }>('ports');
   const secret = Buffer.from(options.secret, 'utf8');
-  const rpc = new RpcClient({ secret, hostname: 'node2' });
+  const rpc = new RpcClient({ secret, hostname: 'node2', databaseName: BENCH_DATABASE });
   const h2 = new H2Client(secret, 'node2', `http://127.0.0.1:${ports.h2}`);
   const clients: Client[] = [
     { name: 'HTTP/1.1 keep-alive (current RpcClient)', call: (payload) => rpc.call(`http://127.0.0.1:${ports.h1}`, payload, AbortSignal.timeout(15_000), 'node1'), close: () => rpc.close() },

@@ -41,3 +41,6 @@ function rangeOf(i: number, rows: number, size: number): number[] {
   const start = 1 + ((i * 104_729) % (rows - size));
   return [start, start + size - 1];
 }
+
+/** The database the transport comparison's endpoint serves: only its path is signed and answered. */
+export const BENCH_DATABASE = 'bench.db';

@@ -40,7 +40,7 @@ export interface LiteFSForwardOptions {
   hostname?: string;
   /** URL at which other nodes reach this node's forwarding endpoint, e.g. `http://10.0.0.5:20203`. */
   advertiseUrl?: string;
-  /** Where the built-in endpoint listens, or `false` to mount `db.rpcHandler` in your own HTTP server. Default: all interfaces, `advertiseUrl`'s port. */
+  /** Where the built-in endpoint listens, or `false` to mount `db.rpcHandler` in your own HTTP server. Default: `advertiseUrl`'s host and port. */
   listen?: { host?: string; port?: number } | false;
   /** Shared secret of the cluster, at least 32 bytes. Required in `litefs` mode. */
   secret?: string | Uint8Array;

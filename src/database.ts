@@ -108,7 +108,7 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
       logger: config.logger,
     });
     if (mode === 'litefs') {
-      this.#client = new RpcClient({ secret: config.secret!, hostname: config.hostname });
+      this.#client = new RpcClient({ secret: config.secret!, hostname: config.hostname, databaseName: config.databaseName });
       this.#forwarder = new Forwarder(tracker!, this.#client, config.hostname);
     }
   }
@@ -384,6 +384,7 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
       });
       this.#handler = createRpcHandler({
         service,
+        databaseName: config.databaseName,
         secret: config.secret!,
         maxRequestBytes: config.maxRequestBytes,
         maxClockSkewMs: config.maxClockSkew,

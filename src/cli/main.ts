@@ -1,15 +1,17 @@
 #!/usr/bin/env node
-// The `litefs-forward` command. `litefs-forward status --url <advertise URL>…` asks each node's forwarding
+// The `litefs-forward` command. `litefs-forward status --database <name> --url <advertise URL>…` asks each node's forwarding
 // endpoint for its status over the signed RPC channel and prints a table (or JSON with --json).
 import { parseArgs } from 'node:util';
 import { formatTable, queryStatuses } from './status.js';
 
-const HELP = `Usage: litefs-forward status --url <url> [--url <url>…] [options]
+const HELP = `Usage: litefs-forward status --database <name> --url <url> [--url <url>…] [options]
 
 Asks each node's forwarding endpoint (its advertiseUrl) for its status over the signed
 RPC channel, and prints role, primary, detection signals, TXID and replication lag.
 
 Options:
+  -d, --database <n>   the database's file name in the LiteFS mount, e.g. app.db
+                       (default: $LITEFS_FORWARD_DATABASE); each database has its own endpoint
   -u, --url <url>      a node's advertise URL, e.g. http://10.0.0.5:20203 (repeatable)
   -s, --secret <s>     the cluster's shared secret (default: $LITEFS_FORWARD_SECRET)
   -t, --timeout <ms>   how long to wait for each node (default 5000)
@@ -39,12 +41,14 @@ async function main(argv: string[]): Promise<number> {
   if (extra.length > 0) return usage(`unexpected argument ${JSON.stringify(extra[0])}`);
   const urls = values.url ?? [];
   if (urls.length === 0) return usage('at least one --url is required');
+  const database = values.database ?? process.env.LITEFS_FORWARD_DATABASE ?? '';
+  if (database === '') return usage('no database: pass --database (the file name in the LiteFS mount, e.g. app.db) or set LITEFS_FORWARD_DATABASE');
   const secret = values.secret ?? process.env.LITEFS_FORWARD_SECRET ?? '';
   if (secret === '') return usage('no secret: pass --secret or set LITEFS_FORWARD_SECRET');
   const timeoutMs = Number(values.timeout ?? 5_000);
   if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) return usage(`--timeout must be a positive integer (ms), got ${JSON.stringify(values.timeout)}`);
 
-  const reports = await queryStatuses(urls, { secret, timeoutMs });
+  const reports = await queryStatuses(urls, { secret, timeoutMs, database });
   process.stdout.write(values.json ? `${JSON.stringify(reports, null, 2)}\n` : `${formatTable(reports)}\n`);
   const failed = reports.filter((report) => !report.ok);
   for (const report of failed) {
@@ -59,6 +63,7 @@ function parse(argv: string[]) {
     allowPositionals: true,
     strict: true,
     options: {
+      database: { type: 'string', short: 'd' },
       url: { type: 'string', short: 'u', multiple: true },
       secret: { type: 'string', short: 's' },
       timeout: { type: 'string', short: 't' },

@@ -17,12 +17,14 @@ export type NodeReport = { url: string; ok: true; status: Status } | { url: stri
 
 export interface StatusQueryOptions {
   secret: string;
+  /** The database whose endpoint is asked (its file name in the mount). */
+  database: string;
   timeoutMs: number;
 }
 
 /** Queries every URL in parallel; never throws: a node that fails is a report with `ok: false`. */
 export async function queryStatuses(urls: readonly string[], options: StatusQueryOptions): Promise<NodeReport[]> {
-  const client = new RpcClient({ secret: Buffer.from(options.secret), hostname: CLI_NODE_NAME });
+  const client = new RpcClient({ secret: Buffer.from(options.secret), hostname: CLI_NODE_NAME, databaseName: options.database });
   try {
     return await Promise.all(urls.map((url) => queryOne(client, url, options.timeoutMs)));
   } finally {

@@ -1,6 +1,4 @@
-import type { LiteFSDatabase } from '../database.js';
-import type { WriteScope } from '../consistency.js';
-import { type ConsistencyOptions, ConsistencyGate, STALE_HEADERS, STALE_STATUS } from './consistency-gate.js';
+import { type ConsistencyDatabases, type ConsistencyOptions, ConsistencyGate, type RequestScope, STALE_HEADERS, STALE_STATUS } from './consistency-gate.js';
 
 /** The parts of Fastify the plugin uses, declared structurally so that Fastify stays an optional peer. */
 interface FastifyRequestLike {
@@ -18,10 +16,11 @@ interface FastifyLike {
 }
 
 export interface FastifyConsistencyOptions extends ConsistencyOptions {
-  database: LiteFSDatabase;
+  /** One database, or an array of them: the token then carries one TXID each. */
+  database: ConsistencyDatabases;
 }
 
-const scopes = new WeakMap<object, WriteScope>();
+const scopes = new WeakMap<object, RequestScope>();
 
 /**
  * Read-your-writes across requests, as a Fastify plugin: `app.register(fastifyConsistency, { database })`.
@@ -32,25 +31,26 @@ export function fastifyConsistency(fastify: FastifyLike, options: FastifyConsist
   fastify.addHook('onRequest', (request, reply, next) => {
     const header = request.headers[gate.headerName];
     const cookie = request.headers.cookie;
-    const txid = gate.requestedTxid(Array.isArray(cookie) ? cookie.join(';') : cookie, Array.isArray(header) ? header[0] : header);
-    gate.wait(txid).then(
+    const requested = gate.requested(Array.isArray(cookie) ? cookie.join(';') : cookie, Array.isArray(header) ? header[0] : header);
+    gate.wait(requested).then(
       (outcome) => {
         if (!outcome.ok) {
           reply.code(STALE_STATUS).headers({ ...STALE_HEADERS }).send(outcome.body);
           return;
         }
-        const scope = gate.newScope();
+        const scope = gate.begin(requested);
         scopes.set(request, scope);
         // Continuing inside the scope makes the route handler, and everything it awaits, report into it.
-        options.database.runInWriteScope(scope, () => next());
+        gate.run(scope, () => next());
       },
       (error: unknown) => next(error as Error),
     );
   });
   fastify.addHook('onSend', (request, reply, payload, next) => {
     const scope = scopes.get(request);
-    if (scope?.txid !== undefined) {
-      reply.header(gate.headerName, scope.txid);
+    const token = scope === undefined ? undefined : gate.token(scope);
+    if (scope !== undefined && token !== undefined) {
+      reply.header(gate.headerName, token);
       const cookie = gate.setCookie(scope);
       if (cookie !== undefined) reply.header('set-cookie', cookie);
     }

@@ -5,4 +5,4 @@ export type { FastifyConsistencyOptions } from './fastify.js';
 export { withConsistency, honoConsistency } from './web.js';
 export type { WebHandler } from './web.js';
 export { ConsistencyGate } from './consistency-gate.js';
-export type { ConsistencyOptions } from './consistency-gate.js';
+export type { ConsistencyDatabases, ConsistencyOptions, RequestScope, RequestedPositions } from './consistency-gate.js';

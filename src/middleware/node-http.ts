@@ -1,33 +1,33 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { LiteFSDatabase } from '../database.js';
-import { type ConsistencyOptions, ConsistencyGate, STALE_HEADERS, STALE_STATUS } from './consistency-gate.js';
+import { type ConsistencyDatabases, type ConsistencyOptions, ConsistencyGate, STALE_HEADERS, STALE_STATUS } from './consistency-gate.js';
 
 export type ConnectMiddleware = (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void;
 
 /**
  * Read-your-writes across requests for Express, Connect, or a plain `node:http` server (call it with a `next`).
  * A request carrying the TXID of an earlier write waits until this node has it; a request that writes gets the
- * TXID back as a cookie and a header.
+ * TXID back as a cookie and a header. Pass an array for several databases: the token then carries one TXID each.
  */
-export function expressConsistency(database: LiteFSDatabase, options: ConsistencyOptions = {}): ConnectMiddleware {
-  const gate = new ConsistencyGate(database, options);
+export function expressConsistency(databases: ConsistencyDatabases, options: ConsistencyOptions = {}): ConnectMiddleware {
+  const gate = new ConsistencyGate(databases, options);
   return (req, res, next) => {
     const header = req.headers[gate.headerName];
-    const txid = gate.requestedTxid(req.headers.cookie, Array.isArray(header) ? header[0] : header);
-    gate.wait(txid).then(
+    const requested = gate.requested(req.headers.cookie, Array.isArray(header) ? header[0] : header);
+    gate.wait(requested).then(
       (outcome) => {
         if (!outcome.ok) {
           res.writeHead(STALE_STATUS, STALE_HEADERS).end(outcome.body);
           return;
         }
-        const scope = gate.newScope();
+        const scope = gate.begin(requested);
         decorateHeaders(res, () => {
-          if (scope.txid === undefined) return;
-          res.setHeader(gate.headerName, scope.txid);
+          const token = gate.token(scope);
+          if (token === undefined) return;
+          res.setHeader(gate.headerName, token);
           const cookie = gate.setCookie(scope);
           if (cookie !== undefined) res.appendHeader('set-cookie', cookie);
         });
-        database.runInWriteScope(scope, () => next());
+        gate.run(scope, () => next());
       },
       (error: unknown) => next(error),
     );

@@ -1,5 +1,4 @@
-import type { LiteFSDatabase } from '../database.js';
-import { type ConsistencyOptions, ConsistencyGate, STALE_HEADERS, STALE_STATUS } from './consistency-gate.js';
+import { type ConsistencyDatabases, type ConsistencyOptions, ConsistencyGate, STALE_HEADERS, STALE_STATUS } from './consistency-gate.js';
 
 export type WebHandler = (request: Request) => Response | Promise<Response>;
 
@@ -7,17 +6,19 @@ export type WebHandler = (request: Request) => Response | Promise<Response>;
  * Read-your-writes across requests for any Web-standard handler (`Request` in, `Response` out): Hono's
  * `app.fetch`, Bun, Deno, itty-router and the like.
  */
-export function withConsistency(database: LiteFSDatabase, handler: WebHandler, options: ConsistencyOptions = {}): (request: Request) => Promise<Response> {
-  const gate = new ConsistencyGate(database, options);
+export function withConsistency(databases: ConsistencyDatabases, handler: WebHandler, options: ConsistencyOptions = {}): (request: Request) => Promise<Response> {
+  const gate = new ConsistencyGate(databases, options);
   return async (request) => {
-    const outcome = await gate.wait(gate.requestedTxid(request.headers.get('cookie'), request.headers.get(gate.headerName)), request.signal);
+    const requested = gate.requested(request.headers.get('cookie'), request.headers.get(gate.headerName));
+    const outcome = await gate.wait(requested, request.signal);
     if (!outcome.ok) return new Response(outcome.body ?? null, { status: STALE_STATUS, headers: STALE_HEADERS });
-    const scope = gate.newScope();
-    const response = await database.runInWriteScope(scope, () => handler(request));
-    if (scope.txid === undefined) return response;
+    const scope = gate.begin(requested);
+    const response = await gate.run(scope, () => handler(request));
+    const token = gate.token(scope);
+    if (token === undefined) return response;
     // Responses from fetch() have immutable headers: answer with a copy.
     const decorated = new Response(response.body, response);
-    decorated.headers.set(gate.headerName, scope.txid);
+    decorated.headers.set(gate.headerName, token);
     const cookie = gate.setCookie(scope);
     if (cookie !== undefined) decorated.headers.append('set-cookie', cookie);
     return decorated;
@@ -33,16 +34,18 @@ interface HonoContextLike {
 }
 
 /** The same as Hono middleware: `app.use(honoConsistency(database))`. */
-export function honoConsistency(database: LiteFSDatabase, options: ConsistencyOptions = {}): (c: HonoContextLike, next: () => Promise<void>) => Promise<Response | undefined> {
-  const gate = new ConsistencyGate(database, options);
+export function honoConsistency(databases: ConsistencyDatabases, options: ConsistencyOptions = {}): (c: HonoContextLike, next: () => Promise<void>) => Promise<Response | undefined> {
+  const gate = new ConsistencyGate(databases, options);
   return async (c, next) => {
     const request = c.req.raw;
-    const outcome = await gate.wait(gate.requestedTxid(request.headers.get('cookie'), request.headers.get(gate.headerName)), request.signal);
+    const requested = gate.requested(request.headers.get('cookie'), request.headers.get(gate.headerName));
+    const outcome = await gate.wait(requested, request.signal);
     if (!outcome.ok) return c.body(outcome.body ?? null, STALE_STATUS, { ...STALE_HEADERS });
-    const scope = gate.newScope();
-    await database.runInWriteScope(scope, () => next());
-    if (scope.txid !== undefined) {
-      c.header(gate.headerName, scope.txid);
+    const scope = gate.begin(requested);
+    await gate.run(scope, () => next());
+    const token = gate.token(scope);
+    if (token !== undefined) {
+      c.header(gate.headerName, token);
       const cookie = gate.setCookie(scope);
       if (cookie !== undefined) c.header('set-cookie', cookie, { append: true });
     }

@@ -5,13 +5,15 @@ import type { Logger } from '../logger.js';
 import { sqliteCode } from '../sqlite/errors.js';
 import { HEADER_DIGEST, HEADER_NONCE, HEADER_SIGNATURE, RequestVerifier, signResponse } from '../wire/auth.js';
 import { wireValueProblem } from '../wire/codec.js';
-import { RequestShapeError, RPC_PATH, type Request, type Response, validateRequest, type WireError } from '../wire/protocol.js';
+import { RequestShapeError, rpcPath, type Request, type Response, validateRequest, type WireError } from '../wire/protocol.js';
 import type { PrimaryService } from './primary-service.js';
 
 export type RpcHandler = (req: IncomingMessage, res: ServerResponse, next?: (error?: unknown) => void) => void;
 
 export interface RpcHandlerOptions {
   service: PrimaryService;
+  /** The database this endpoint serves: it answers only that database's path, and passes any other to `next`. */
+  databaseName: string;
   secret: Buffer;
   maxRequestBytes: number;
   maxClockSkewMs: number;
@@ -31,9 +33,11 @@ const DRAIN_LIMIT_BYTES = 64 * 1024;
  * The forwarding endpoint. It is closed by default: the signed headers (including the body's length and SHA-256)
  * are verified before any body byte is read, the body is then read up to its signed length and checked against its
  * digest, and the decoded request is checked against its schema before anything runs. Every nonce is accepted once.
- * Mount it in any Node HTTP server, or let the database listen on its own port. Other paths go to `next` (or 404).
+ * Mount it in any Node HTTP server, or let the database listen on its own port. Other paths go to `next` (or 404),
+ * so the endpoints of several databases can be chained in one server.
  */
 export function createRpcHandler(options: RpcHandlerOptions): RpcHandler {
+  const ownPath = rpcPath(options.databaseName);
   const verifier = new RequestVerifier(options.secret, options.maxClockSkewMs);
   const refusals = new RefusalLog(options.logger, options.refusalLogIntervalMs ?? 10_000);
   const maxPendingBodies = options.maxPendingBodies ?? 64;
@@ -47,12 +51,12 @@ export function createRpcHandler(options: RpcHandlerOptions): RpcHandler {
 
   const handle: RpcHandler = (req, res, next) => {
     const path = (req.url ?? '').split('?')[0];
-    if (path !== RPC_PATH) {
+    if (path !== ownPath) {
       if (next) return next();
-      return closeAfter(req, res, 404, { ok: false, error: { code: 'PROTOCOL_ERROR', message: `Unknown path; the endpoint is ${RPC_PATH}.` } });
+      return closeAfter(req, res, 404, { ok: false, error: { code: 'PROTOCOL_ERROR', message: `Unknown path; this endpoint serves ${ownPath}.` } });
     }
     if (req.method !== 'POST') return closeAfter(req, res, 405, { ok: false, error: { code: 'PROTOCOL_ERROR', message: 'Use POST.' } });
-    const verdict = verifier.verifyHeaders(req.headers, 'POST', RPC_PATH);
+    const verdict = verifier.verifyHeaders(req.headers, 'POST', ownPath);
     if (!verdict.ok) return refuseUnauthenticated(req, res, verdict.reason);
     const { nonce, length, digest } = verdict;
     const sign = (status: number, response: Response): void => signedReply(res, options.secret, nonce, status, response);

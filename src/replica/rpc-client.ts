@@ -5,7 +5,7 @@ import { ERROR_CODES, type ErrorCode, type ErrorContext, LiteFSForwardError, Not
 import { toSqliteError } from '../sqlite/errors.js';
 import { abortError } from '../util/abort.js';
 import { HEADER_NONCE, signRequest, verifyResponseHeaders } from '../wire/auth.js';
-import { RPC_PATH, type Request, type Response } from '../wire/protocol.js';
+import { rpcPath, type Request, type Response } from '../wire/protocol.js';
 
 export type OkResponse = Extract<Response, { ok: true }>;
 
@@ -25,6 +25,8 @@ const MAX_RESPONSE_BYTES = 256 * 1024 * 1024;
 export interface RpcClientOptions {
   secret: Buffer;
   hostname: string;
+  /** The database the calls are for: its name is in the signed path, so only that database's endpoint runs them. */
+  databaseName: string;
 }
 
 /**
@@ -44,8 +46,9 @@ export class RpcClient {
 
   call(baseUrl: string, payload: Request, signal: AbortSignal, primaryName?: string): Promise<OkResponse> {
     const body = Buffer.from(JSON.stringify(payload));
-    const headers = signRequest(this.#options.secret, this.#options.hostname, RPC_PATH, body);
-    const url = new URL(RPC_PATH, baseUrl);
+    const path = rpcPath(this.#options.databaseName);
+    const headers = signRequest(this.#options.secret, this.#options.hostname, path, body);
+    const url = new URL(path, baseUrl);
     const secure = url.protocol === 'https:';
     const send = secure ? httpsRequest : request;
     const primary = primaryName ?? url.host;

@@ -1,6 +1,14 @@
 import type { WireParams, WireResult } from './codec.js';
 
-export const RPC_PATH = '/litefs-forward/v1/rpc';
+const RPC_PATH_PREFIX = '/litefs-forward/v1/rpc/';
+
+/**
+ * The endpoint's path for one database. The signature covers the path, so a request signed for one database can
+ * never run against another, even when several databases' endpoints share a port.
+ */
+export function rpcPath(databaseName: string): string {
+  return RPC_PATH_PREFIX + encodeURIComponent(databaseName);
+}
 
 /** How a statement's result is shaped; the primary skips reading rows for `run`. */
 export const STATEMENT_MODES = ['run', 'get', 'all', 'values', 'query'] as const;

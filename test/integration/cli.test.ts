@@ -38,7 +38,7 @@ describe('litefs-forward status', () => {
   after(() => close());
 
   test('prints a table with one row per node', async () => {
-    const run = await cli(['status', '--url', primaryUrl, '--url', replicaUrl, '--secret', TEST_SECRET]);
+    const run = await cli(['status', '--database', 'app.db', '--url', primaryUrl, '--url', replicaUrl, '--secret', TEST_SECRET]);
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stderr, '');
     const lines = run.stdout.trimEnd().split('\n');
@@ -48,8 +48,8 @@ describe('litefs-forward status', () => {
     assert.match(lines[2]!, new RegExp(`^${replicaUrl}\\s+node-b\\s+replica\\s+node-a\\s+connected \\(node-a\\)`));
   });
 
-  test('--json prints each node status as the database reports it; the secret can come from the environment', async () => {
-    const run = await cli(['status', '-u', replicaUrl, '--json'], { LITEFS_FORWARD_SECRET: TEST_SECRET });
+  test('--json prints each node status as the database reports it; the secret and database can come from the environment', async () => {
+    const run = await cli(['status', '-u', replicaUrl, '--json'], { LITEFS_FORWARD_SECRET: TEST_SECRET, LITEFS_FORWARD_DATABASE: 'app.db' });
     assert.equal(run.code, 0, run.stderr);
     const [report, ...rest] = JSON.parse(run.stdout);
     assert.deepEqual(rest, []);
@@ -64,7 +64,7 @@ describe('litefs-forward status', () => {
   });
 
   test('a wrong secret: UNAUTHORIZED, and a non-zero exit', async () => {
-    const run = await cli(['status', '--url', primaryUrl, '--secret', 'a-wrong-secret-that-is-long-enough-0000']);
+    const run = await cli(['status', '--database', 'app.db', '--url', primaryUrl, '--secret', 'a-wrong-secret-that-is-long-enough-0000']);
     assert.equal(run.code, 1);
     assert.match(run.stdout, /ERROR\(UNAUTHORIZED\)/);
     assert.match(run.stderr, new RegExp(`${primaryUrl}: UNAUTHORIZED: .*the signature does not match`));
@@ -72,7 +72,7 @@ describe('litefs-forward status', () => {
 
   test('an unreachable node fails its row (UNREACHABLE) while the others are still reported', async () => {
     const dead = `http://127.0.0.1:${await freePort()}`;
-    const run = await cli(['status', '--url', primaryUrl, '--url', dead, '--secret', TEST_SECRET, '--json', '--timeout', '2000']);
+    const run = await cli(['status', '--database', 'app.db', '--url', primaryUrl, '--url', dead, '--secret', TEST_SECRET, '--json', '--timeout', '2000']);
     assert.equal(run.code, 1);
     const reports = JSON.parse(run.stdout);
     assert.equal(reports[0].ok, true);
@@ -86,7 +86,10 @@ describe('litefs-forward status', () => {
     const help = await cli(['--help']);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /^Usage: litefs-forward status/);
-    const noSecret = await cli(['status', '--url', primaryUrl]);
+    const noDatabase = await cli(['status', '--url', primaryUrl, '--secret', TEST_SECRET]);
+    assert.equal(noDatabase.code, 2);
+    assert.match(noDatabase.stderr, /no database: pass --database/);
+    const noSecret = await cli(['status', '--database', 'app.db', '--url', primaryUrl]);
     assert.equal(noSecret.code, 2);
     assert.match(noSecret.stderr, /no secret/);
     const noUrl = await cli(['status', '--secret', TEST_SECRET]);

@@ -5,8 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { type LiteFSDatabase, openDatabase } from '../../src/index.js';
 import { resolveConfig } from '../../src/config.js';
 import { EndpointServer } from '../../src/primary/endpoint-server.js';
-import { RPC_PATH } from '../../src/wire/protocol.js';
-import { postSigned } from '../support/rpc-post.js';
+import { postSigned, TEST_RPC_PATH } from '../support/rpc-post.js';
 import { FakeLiteFS } from '../support/fake-litefs.js';
 import { type FakeNode, freePort, nodeOptions, startPair, TEST_SECRET } from '../support/fake-cluster.js';
 
@@ -89,7 +88,7 @@ describe('the endpoint, attacked with real HTTP against a real primary process',
       const socket = connect(Number(new URL(url).port), '127.0.0.1');
       sockets.push(socket);
       closed.push(whenClosed(socket));
-      socket.write(`POST ${RPC_PATH} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${4 * 1024 * 1024}\r\n\r\n`);
+      socket.write(`POST ${TEST_RPC_PATH} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${4 * 1024 * 1024}\r\n\r\n`);
       socket.write(Buffer.alloc(256 * 1024, 'a'));
     }
     // Old code: each connection waits for the rest of its 4 MiB before looking at the signature.
@@ -101,7 +100,7 @@ describe('the endpoint, attacked with real HTTP against a real primary process',
   test('finding 8: headers that never finish are cut off after the header timeout', async () => {
     const socket = connect(Number(new URL(url).port), '127.0.0.1');
     const closed = whenClosed(socket);
-    socket.write(`POST ${RPC_PATH} HTTP/1.1\r\nhost: x\r\n`);
+    socket.write(`POST ${TEST_RPC_PATH} HTTP/1.1\r\nhost: x\r\n`);
     const started = Date.now();
     await within(5_000, closed, 'the header timeout');
     assert.ok(Date.now() - started < 4_000);

@@ -64,7 +64,7 @@ test('close() returns within its bound with an open remote session, a write queu
   const db = await openDatabase(options(litefs));
   await db.exec('CREATE TABLE t (x INTEGER)');
   const url = db.listenUrl!;
-  const client = new RpcClient({ secret: Buffer.from(SECRET), hostname: 'node-b' });
+  const client = new RpcClient({ secret: Buffer.from(SECRET), hostname: 'node-b', databaseName: 'app.db' });
   t.after(() => client.close());
   // A replica's transaction, left open (its replica went quiet), and a forwarded write waiting behind it.
   await client.call(url, { op: 'tx', session: 'forgotten', seq: 0, action: 'begin', timeoutMs: 30_000 }, AbortSignal.timeout(5_000));

@@ -1,12 +1,12 @@
 // A property test of the forwarding endpoint: random signed payloads never crash it, never hang it and never
 // wedge it, and a normal write succeeds after each one. Bounded in time (fast-check's interruptAfterTimeLimit).
 import assert from 'node:assert/strict';
+import { TEST_RPC_PATH } from '../support/rpc-post.js';
 import { request } from 'node:http';
 import { after, before, test } from 'node:test';
 import fc from 'fast-check';
 import { type LiteFSDatabase, openDatabase } from '../../src/index.js';
 import { signRequest } from '../../src/wire/auth.js';
-import { RPC_PATH } from '../../src/wire/protocol.js';
 import { freePort, nodeOptions, TEST_SECRET } from '../support/fake-cluster.js';
 import { FakeLiteFS } from '../support/fake-litefs.js';
 
@@ -32,7 +32,7 @@ after(async () => {
 function signedPost(body: Buffer): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no answer within ${ANSWER_DEADLINE_MS} ms (the endpoint hung)`)), ANSWER_DEADLINE_MS);
-    const req = request(new URL(RPC_PATH, url), { method: 'POST', headers: { 'content-type': 'application/json', ...signRequest(secret, 'prop', RPC_PATH, body) } }, (res) => {
+    const req = request(new URL(TEST_RPC_PATH, url), { method: 'POST', headers: { 'content-type': 'application/json', ...signRequest(secret, 'prop', TEST_RPC_PATH, body) } }, (res) => {
       let text = '';
       res.on('data', (chunk) => {
         text += chunk;

@@ -33,7 +33,18 @@ export interface ErrorContext {
   mayHaveBeenApplied?: boolean;
 }
 
+/**
+ * Marks litefs-forward's errors. A registry symbol is the same in every copy of the package (two versions in one
+ * node_modules), while a `code` alone is not ours: other libraries throw `{ code: 'ABORTED' }` too.
+ */
+const BRAND = Symbol.for('litefs-forward.error');
+
 export class LiteFSForwardError extends Error {
+  static {
+    // On the prototype: no own property that would show up in deepEqual or structured clones of an error.
+    Object.defineProperty(LiteFSForwardError.prototype, BRAND, { value: true });
+  }
+
   readonly code: ErrorCode;
   readonly node?: string;
   readonly primary?: string;
@@ -132,12 +143,15 @@ export class DatabaseUnavailableError extends LiteFSForwardError {
   }
 }
 
-/** True for any error raised by litefs-forward, even from a second copy of the package. */
+/**
+ * True for any error raised by litefs-forward, even from a second copy of the package, by its brand, not by its
+ * `code`. The one exception: Prisma rethrows an adapter's error as a PrismaClientKnownRequestError that keeps
+ * only `code` and message, so one of those with one of our codes counts (Prisma's own are P1234 and SQLITE_*).
+ */
 export function isLiteFSForwardError(error: unknown): error is LiteFSForwardError {
-  return (
-    error instanceof LiteFSForwardError ||
-    (error instanceof Error && (ERROR_CODES as readonly unknown[]).includes((error as Error & { code?: unknown }).code))
-  );
+  if (typeof error !== 'object' || error === null) return false;
+  if ((error as { [BRAND]?: unknown })[BRAND] === true) return true;
+  return error instanceof Error && error.name === 'PrismaClientKnownRequestError' && (ERROR_CODES as readonly unknown[]).includes((error as { code?: unknown }).code);
 }
 
 function describe(value: unknown): string {

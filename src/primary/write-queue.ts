@@ -71,8 +71,6 @@ export class WriteQueue {
   /** How many queued units must be committed alone, after a group failed as a whole. */
   #isolate = 0;
   #closed: Error | undefined;
-  #groups = 0;
-  #units = 0;
 
   constructor(options: WriteQueueOptions) {
     this.#options = options;
@@ -83,8 +81,9 @@ export class WriteQueue {
     this.#options.connection = connection;
   }
 
-  get stats(): { groups: number; units: number; pending: number } {
-    return { groups: this.#groups, units: this.#units, pending: this.#pending.length };
+  /** Entries waiting (writes and lease requests): the queue's depth. */
+  get pending(): number {
+    return this.#pending.length;
   }
 
   /**
@@ -313,8 +312,6 @@ export class WriteQueue {
       this.#failAll(group, error);
       return 'done';
     }
-    this.#groups++;
-    this.#units += group.length;
     const txid = this.#options.readTxid();
     group.forEach((entry, index) => {
       const outcome = outcomes[index]!;
@@ -377,7 +374,6 @@ export class WriteQueue {
         recorded = key !== undefined && ledger !== undefined ? ledger.lookup(connection, key) : undefined;
       } catch {}
       if (recorded !== undefined) {
-        this.#units++;
         entry.resolve({ value: outcome.value, txid, replayed: false });
       } else if (key !== undefined && ledger !== undefined) {
         // Recorded in the same savepoint as its write: absent means rolled back, so it is safe to run again.

@@ -66,7 +66,8 @@ export class Forwarder {
         // A deadline that passes while the request is out means it may have reached the primary.
         if (signal.aborted) throw this.#deadlineError(options, endpoint, lastError ?? error, maybeApplied || endpoint !== undefined, startedAt, key);
         if (error instanceof ConnectionFailure && error.sent) maybeApplied = true;
-        if (!this.#retryable(error, options)) throw unwrap(error, key);
+        const decision = retryDecision(error, { pinned: options.endpoint !== undefined, idempotent: options.idempotent, key });
+        if (!decision.retry) throw decision.error;
         lastError = error;
         if (error instanceof NotPrimaryError || error instanceof ConnectionFailure) {
           this.#tracker.invalidate();
@@ -85,35 +86,71 @@ export class Forwarder {
     }
   }
 
-  #retryable(error: unknown, options: ForwardOptions): boolean {
-    // Refused before it ran (a cap on the primary): waiting and trying again is always safe.
-    if (error instanceof LiteFSForwardError && error.code === 'OVERLOADED') return true;
-    if (options.endpoint !== undefined) {
-      // A transaction step can only go to its own primary; a lost connection before sending is all we retry.
-      return error instanceof ConnectionFailure && (!error.sent || options.idempotent);
-    }
-    if (error instanceof NotPrimaryError || error instanceof PrimaryUnavailableError) return true;
-    if (error instanceof ConnectionFailure) return !error.sent || options.idempotent;
-    return false;
-  }
-
   #deadlineError(options: ForwardOptions, endpoint: PrimaryEndpoint | undefined, cause: unknown, maybeApplied: boolean, startedAt: number, key: string | undefined): Error {
-    if (options.signal?.aborted) return abortError(options.signal);
-    const context = {
-      node: this.#hostname,
-      ...(endpoint ? { primary: endpoint.hostname } : {}),
-      ...(options.sql ? { sql: options.sql } : {}),
-      ...(key === undefined ? {} : { idempotencyKey: key }),
-      cause,
-    };
-    if (!maybeApplied && endpoint === undefined) {
-      return new PrimaryUnavailableError(
-        `No primary was reachable within ${Date.now() - startedAt} ms (an election, or the primary's app is down). Nothing was applied; retry later.`,
-        context,
-      );
-    }
-    return new ForwardTimeoutError(options.timeoutMs, { ...context, mayHaveBeenApplied: true });
+    return deadlineError(options, { node: this.#hostname, endpoint, cause, maybeApplied, elapsedMs: Date.now() - startedAt, key });
   }
+}
+
+/** Where the call stood when its deadline passed or its caller aborted it. */
+export interface DeadlineState {
+  node: string;
+  /** The primary the last attempt went to, if one was known. */
+  endpoint: PrimaryEndpoint | undefined;
+  cause: unknown;
+  /** True once any attempt may have reached a primary. */
+  maybeApplied: boolean;
+  elapsedMs: number;
+  key: string | undefined;
+}
+
+/** The error for a call that ran out of time: nothing applied (no primary was ever reached) or maybe applied. */
+export function deadlineError(options: Pick<ForwardOptions, 'signal' | 'timeoutMs' | 'sql'>, state: DeadlineState): Error {
+  if (options.signal?.aborted) return abortError(options.signal);
+  const { endpoint, key } = state;
+  const context = {
+    node: state.node,
+    ...(endpoint ? { primary: endpoint.hostname } : {}),
+    ...(options.sql ? { sql: options.sql } : {}),
+    ...(key === undefined ? {} : { idempotencyKey: key }),
+    cause: state.cause,
+  };
+  if (!state.maybeApplied && endpoint === undefined) {
+    return new PrimaryUnavailableError(
+      `No primary was reachable within ${state.elapsedMs} ms (an election, or the primary's app is down). Nothing was applied; retry later.`,
+      context,
+    );
+  }
+  return new ForwardTimeoutError(options.timeoutMs, { ...context, mayHaveBeenApplied: true });
+}
+
+/** What the retry decision needs to know of the call. */
+export interface RetryContext {
+  /** Pinned to one primary: a transaction step. */
+  pinned: boolean;
+  /** The primary deduplicates the request (idempotency key, session sequence number). */
+  idempotent: boolean;
+  /** The request's idempotency key, put on an error whose outcome is unknown. */
+  key: string | undefined;
+}
+
+/**
+ * Whether a failed attempt (before the deadline) is tried again, and if not, the error the caller gets. Pure, so
+ * that a table of cases can test it; `Forwarder.send` owns the deadline, the backoff and the tracker.
+ */
+export function retryDecision(error: unknown, call: RetryContext): { retry: true } | { retry: false; error: unknown } {
+  return retryable(error, call) ? { retry: true } : { retry: false, error: unwrap(error, call.key) };
+}
+
+function retryable(error: unknown, call: RetryContext): boolean {
+  // Refused before it ran (a cap on the primary): waiting and trying again is always safe.
+  if (error instanceof LiteFSForwardError && error.code === 'OVERLOADED') return true;
+  if (call.pinned) {
+    // A transaction step can only go to its own primary; a lost connection before sending is all we retry.
+    return error instanceof ConnectionFailure && (!error.sent || call.idempotent);
+  }
+  if (error instanceof NotPrimaryError || error instanceof PrimaryUnavailableError) return true;
+  if (error instanceof ConnectionFailure) return !error.sent || call.idempotent;
+  return false;
 }
 
 function unwrap(error: unknown, key: string | undefined): unknown {

@@ -19,7 +19,11 @@ export class ConnectionFailure extends Error {
 }
 
 const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND']);
-/** The largest answer read, and only once its signed headers vouch for its length. */
+/**
+ * The largest answer read. Answers carry query results, so they can be large: the bound only keeps a peer from
+ * making this process allocate without limit (the body's buffer is allocated at its signed length up front).
+ * A longer answer is refused like an unverified one.
+ */
 const MAX_RESPONSE_BYTES = 256 * 1024 * 1024;
 
 export interface RpcClientOptions {

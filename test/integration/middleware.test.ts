@@ -156,7 +156,7 @@ describe('HTTP middleware: read-your-writes across requests and replicas', () =>
       // A TXID this replica never reaches: a clear answer once the wait runs out.
       const stale = await fetch(`${reader.url}/notes/${name}`, { headers: { 'x-litefs-txid': 'ffffffffffffff00' } });
       assert.equal(stale.status, 503);
-      assert.equal((await stale.json()).error.code, 'READ_YOUR_WRITES_TIMEOUT');
+      assert.equal(((await stale.json()) as { error: { code: string } }).error.code, 'READ_YOUR_WRITES_TIMEOUT');
       // Requests without a TXID, or that did not write, are left alone.
       const plain = await fetch(`${reader.url}/notes/${name}`);
       assert.equal(plain.status, 200);

@@ -2,7 +2,7 @@ import { ForwardTimeoutError, LiteFSForwardError, NotPrimaryError, PrimaryUnavai
 import type { PrimaryEndpoint, PrimaryTracker } from '../detection/primary-tracker.js';
 import { abortError, backoffDelay, sleep } from '../util/abort.js';
 import type { Request } from '../wire/protocol.js';
-import { ConnectionFailure, type OkResponse, type RpcClient } from './rpc-client.js';
+import { AttemptAborted, ConnectionFailure, type OkResponse, type RpcClient } from './rpc-client.js';
 
 /** Thrown when this node itself became primary while a call was being forwarded: run it locally instead. */
 export class BecamePrimary extends Error {}
@@ -64,7 +64,10 @@ export class Forwarder {
       } catch (error) {
         if (error instanceof BecamePrimary) throw error;
         // A deadline that passes while the request is out means it may have reached the primary.
-        if (signal.aborted) throw this.#deadlineError(options, endpoint, lastError ?? error, maybeApplied || endpoint !== undefined, startedAt, key);
+        if (signal.aborted) {
+          const outstanding = error instanceof AttemptAborted ? error.sent : endpoint !== undefined;
+          throw this.#deadlineError(options, endpoint, lastError ?? error, maybeApplied || outstanding, startedAt, key);
+        }
         if (error instanceof ConnectionFailure && error.sent) maybeApplied = true;
         const decision = retryDecision(error, { pinned: options.endpoint !== undefined, idempotent: options.idempotent, key });
         if (!decision.retry) throw decision.error;
@@ -114,11 +117,10 @@ export function deadlineError(options: Pick<ForwardOptions, 'signal' | 'timeoutM
     ...(key === undefined ? {} : { idempotencyKey: key }),
     cause: state.cause,
   };
-  if (!state.maybeApplied && endpoint === undefined) {
-    return new PrimaryUnavailableError(
-      `No primary was reachable within ${state.elapsedMs} ms (an election, or the primary's app is down). Nothing was applied; retry later.`,
-      context,
-    );
+  // No attempt left this node: whatever the deadline cut short, nothing can have been applied.
+  if (!state.maybeApplied) {
+    const what = endpoint === undefined ? 'No primary was reachable' : `The primary ${endpoint.hostname} accepted no connection`;
+    return new PrimaryUnavailableError(`${what} within ${state.elapsedMs} ms (an election, or the primary's app is down). Nothing was applied; retry later.`, context);
   }
   return new ForwardTimeoutError(options.timeoutMs, { ...context, mayHaveBeenApplied: true });
 }

@@ -18,6 +18,16 @@ export class ConnectionFailure extends Error {
   }
 }
 
+/** The caller's signal ended an attempt. `sent` tells whether the request may have reached the primary by then. */
+export class AttemptAborted extends Error {
+  readonly sent: boolean;
+  constructor(reason: Error, sent: boolean) {
+    super(reason.message, { cause: reason });
+    this.name = 'AbortError';
+    this.sent = sent;
+  }
+}
+
 const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND']);
 /**
  * The largest answer read. Answers carry query results, so they can be large: the bound only keeps a peer from
@@ -59,7 +69,7 @@ export class RpcClient {
     const key = 'key' in payload && typeof payload.key === 'string' ? payload.key : undefined;
     const context: ErrorContext = { node: this.#options.hostname, primary, ...(key === undefined ? {} : { idempotencyKey: key }) };
     return new Promise<OkResponse>((resolve, reject) => {
-      if (signal.aborted) return reject(abortError(signal));
+      if (signal.aborted) return reject(new AttemptAborted(abortError(signal), false));
       let sent = false;
       const req = send(url, {
         method: 'POST',
@@ -73,7 +83,7 @@ export class RpcClient {
         else socket.once('connect', () => (sent = true));
       });
       req.once('error', (error: NodeJS.ErrnoException) => {
-        if (signal.aborted) return reject(abortError(signal));
+        if (signal.aborted) return reject(new AttemptAborted(abortError(signal), sent));
         const code = error.code ?? '';
         reject(new ConnectionFailure(`Forwarding to ${primary} failed: ${error.message}`, sent && !NOT_SENT_CODES.has(code), error));
       });

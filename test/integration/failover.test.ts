@@ -72,6 +72,23 @@ test('a missing .primary during an election is not taken as being primary', asyn
   await assert.rejects(node.process.call('exec', 'CREATE TABLE x (a)'), { code: 'PRIMARY_UNAVAILABLE' });
 });
 
+test("a known primary whose app is down: the deadline gives PRIMARY_UNAVAILABLE (nothing sent, so nothing applied), not FORWARD_TIMEOUT", async (t) => {
+  const { primary, replica, close } = await startPair({ rpcTimeout: 800 });
+  t.after(close);
+  await primary.process.call('exec', 'CREATE TABLE t (v TEXT)');
+  await replica.process.call('run', 'INSERT INTO t VALUES (?)', ['before']);
+  // LiteFS still names node-a as primary; its app is gone, so every attempt is refused before anything is sent.
+  primary.process.kill();
+  // Long enough for the replica to see its pooled keep-alive sockets close: a write on one of those may have landed.
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const error = await replica.process.call('run', 'INSERT INTO t VALUES (?)', ['after']).then(
+    () => assert.fail('the write succeeded without a primary'),
+    (failure: { code?: string; mayHaveBeenApplied?: boolean; primary?: string }) => failure,
+  );
+  assert.equal(error.code, 'PRIMARY_UNAVAILABLE', JSON.stringify(error));
+  assert.notEqual(error.mayHaveBeenApplied, true);
+});
+
 async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {

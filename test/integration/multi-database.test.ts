@@ -134,11 +134,11 @@ describe('several databases in one app', () => {
     // One database this replica has not reached: the whole request waits, then answers 503 naming it.
     const stale = await fetch(`${url}/read`, { headers: { 'x-litefs-txid': `app.db=${txid(0x210)}&cache.db=ffffffffffffff00` } });
     assert.equal(stale.status, 503);
-    assert.match((await stale.json()).error.message, /in cache\.db \(TXID ffffffffffffff00\)/);
+    assert.match(((await stale.json()) as { error: { message: string } }).error.message, /in cache\.db \(TXID ffffffffffffff00\)/);
     // A bare TXID, as a single-database deployment's cookie holds, refers to the first database.
     const bare = await fetch(`${url}/read`, { headers: { 'x-litefs-txid': 'ffffffffffffff00' } });
     assert.equal(bare.status, 503);
-    assert.match((await bare.json()).error.message, /in app\.db/);
+    assert.match(((await bare.json()) as { error: { message: string } }).error.message, /in app\.db/);
   });
 
   test('two databases with the same file name cannot share a middleware', () => {

@@ -68,6 +68,7 @@ test('a deadline: nothing applied if no primary was reached, else maybe applied 
   const state = { node: 'node2', cause: new Error('last'), elapsedMs: 1_000, key: KEY };
   const rows: [string, Parameters<typeof deadlineError>[1], string, boolean | undefined][] = [
     ['no primary was ever known', { ...state, endpoint: undefined, maybeApplied: false }, 'PRIMARY_UNAVAILABLE', undefined],
+    ["a primary was known, but no attempt reached it (its app refused connections)", { ...state, endpoint: primary, maybeApplied: false }, 'PRIMARY_UNAVAILABLE', undefined],
     ['the request was out to a primary', { ...state, endpoint: primary, maybeApplied: true }, 'FORWARD_TIMEOUT', true],
     ['an earlier attempt may have reached one', { ...state, endpoint: undefined, maybeApplied: true }, 'FORWARD_TIMEOUT', true],
   ];

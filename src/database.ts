@@ -613,35 +613,47 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
     options: CallOptions,
   ): Promise<T> {
     const context: ForwardContext = { kind: call.kind, node: this.#config.hostname, database: this.#config.databaseName, sql: call.sql };
-    const traced = forwardChannel.hasSubscribers;
+    // Becoming primary mid-call is an outcome, not a failure: the trace ends there, and the call runs locally.
+    const outcome = await this.#traced(context, async () => {
+      try {
+        const { response, endpoint } = await this.#forwarder!.send((timeoutMs) => call.request(key, timeoutMs), {
+          signal: options.signal,
+          timeoutMs: options.timeout ?? this.#config.rpcTimeout,
+          idempotent: key !== undefined,
+          sql: call.sql,
+        });
+        context.primary = endpoint.hostname;
+        const value = call.decode(response.result);
+        await this.#afterRemoteCommit(response.txid, value, options);
+        if (response.txid !== undefined) context.txid = response.txid;
+        this.#counters.forwarded++;
+        return { value };
+      } catch (error) {
+        if (error instanceof BecamePrimary) return BECAME_PRIMARY;
+        this.#counters.failed++;
+        throw error;
+      }
+    });
+    if (outcome === BECAME_PRIMARY) throw new BecamePrimary();
+    return outcome.value;
+  }
+
+  /**
+   * Runs one forwarded call under the `litefs-forward:forward` tracing channel, with `tracePromise`, so that an APM's
+   * `bindStore` on `start` sees its store in everything the call awaits.
+   */
+  async #traced<T>(context: ForwardContext, fn: () => Promise<T>): Promise<T> {
     const startedAt = performance.now();
-    if (traced) forwardChannel.start.publish(context);
-    this.#counters.inFlight++;
-    try {
-      const { response, endpoint } = await this.#forwarder!.send((timeoutMs) => call.request(key, timeoutMs), {
-        signal: options.signal,
-        timeoutMs: options.timeout ?? this.#config.rpcTimeout,
-        idempotent: key !== undefined,
-        sql: call.sql,
-      });
-      context.primary = endpoint.hostname;
-      const value = call.decode(response.result);
-      await this.#afterRemoteCommit(response.txid, value, options);
-      if (response.txid !== undefined) context.txid = response.txid;
-      this.#counters.forwarded++;
-      context.durationMs = performance.now() - startedAt;
-      if (traced) forwardChannel.asyncEnd.publish(context);
-      return value;
-    } catch (error) {
-      if (error instanceof BecamePrimary) throw error;
-      this.#counters.failed++;
-      context.durationMs = performance.now() - startedAt;
-      context.error = error;
-      if (traced) forwardChannel.error.publish(context);
-      throw error;
-    } finally {
-      this.#counters.inFlight--;
-    }
+    const run = async (): Promise<T> => {
+      this.#counters.inFlight++;
+      try {
+        return await fn();
+      } finally {
+        this.#counters.inFlight--;
+        context.durationMs = performance.now() - startedAt;
+      }
+    };
+    return forwardChannel.hasSubscribers ? forwardChannel.tracePromise(run, context) : run();
   }
 
   async #afterRemoteCommit(txid: string | undefined, value: unknown, options: CallOptions): Promise<void> {
@@ -748,20 +760,31 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
   async #remoteDriver(options: TransactionOptions): Promise<TransactionDriver> {
     const session = randomUUID();
     const timeoutMs = options.timeout ?? this.#config.rpcTimeout;
-    const { response: _, endpoint } = await this.#forwarder!.send((remaining) => ({ op: 'tx', session, seq: 0, action: 'begin', timeoutMs: remaining }), {
-      signal: options.signal,
-      timeoutMs,
-      idempotent: true,
+    const traceContext = (sql?: string): ForwardContext => ({ kind: 'transaction', node: this.#config.hostname, database: this.#config.databaseName, sql });
+    const beginContext = traceContext();
+    const { endpoint } = await this.#traced(beginContext, async () => {
+      const begun = await this.#forwarder!.send((remaining) => ({ op: 'tx', session, seq: 0, action: 'begin', timeoutMs: remaining }), {
+        signal: options.signal,
+        timeoutMs,
+        idempotent: true,
+      });
+      beginContext.primary = begun.endpoint.hostname;
+      return begun;
     });
     let seq = 0;
     const step = async (build: (seq: number, timeoutMs: number) => Request, callOptions: CallOptions, sql?: string): Promise<{ result: unknown; txid: string | undefined }> => {
       const mySeq = ++seq;
-      const { response } = await this.#forwarder!.send((remaining) => build(mySeq, remaining), {
-        signal: callOptions.signal,
-        timeoutMs: callOptions.timeout ?? this.#config.rpcTimeout,
-        idempotent: true,
-        endpoint,
-        sql,
+      const context = { ...traceContext(sql), primary: endpoint.hostname };
+      const { response } = await this.#traced(context, async () => {
+        const sent = await this.#forwarder!.send((remaining) => build(mySeq, remaining), {
+          signal: callOptions.signal,
+          timeoutMs: callOptions.timeout ?? this.#config.rpcTimeout,
+          idempotent: true,
+          endpoint,
+          sql,
+        });
+        if (sent.response.txid !== undefined) context.txid = sent.response.txid;
+        return sent;
       });
       return { result: response.result, txid: response.txid };
     };
@@ -816,6 +839,9 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
     for (const expire of [...this.#localTransactions]) expire('the database was closed');
   }
 }
+
+/** What a forwarded call's trace returns when this node became primary mid-call. */
+const BECAME_PRIMARY = Symbol('became primary');
 
 /** How long transaction() tries to roll back after the primary stopped answering (see transaction()). */
 const ROLLBACK_AFTER_TRANSPORT_FAILURE_MS = 1_000;

@@ -81,7 +81,8 @@ export function createMetrics(client: PromClient, database: LiteFSDatabase, opti
   const mine = (event: { node: string; database: string }): boolean => event.node === database.hostname && event.database === database.databaseName;
   const onEnd = (message: unknown): void => {
     const context = message as ForwardContext;
-    if (!mine(context)) return;
+    // tracePromise ends a failed call with asyncEnd too, after its error event: that one counts it.
+    if (!mine(context) || 'error' in context) return;
     forwarded.inc({ kind: context.kind, outcome: 'ok' });
     if (context.durationMs !== undefined) duration.observe({ kind: context.kind }, context.durationMs / 1000);
   };

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { compareTxid } from './detection/litefs-files.js';
+import { compareTxid } from './util/txid.js';
 
 /** Collects the highest TXID written during one unit of work (an HTTP request, say). */
 export class WriteScope {

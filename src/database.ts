@@ -39,6 +39,7 @@ import type {
 } from './types.js';
 import { sleep } from './util/abort.js';
 import { newIdempotencyKey } from './util/idempotency-key.js';
+import { isTxid } from './util/txid.js';
 import { decodeResult, encodeParams, type WireResult } from './wire/codec.js';
 import type { Request, StatementMode } from './wire/protocol.js';
 
@@ -322,7 +323,7 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
 
   /** Resolves once this node has replicated `txid` (16 hex digits); at once on the primary. */
   async waitForTxid(txid: string, options: { timeout?: number; signal?: AbortSignal } = {}): Promise<void> {
-    if (!/^[0-9a-f]{16}$/.test(txid)) throw new LiteFSForwardError('PROTOCOL_ERROR', `Not a TXID: ${JSON.stringify(txid)}; expected 16 hex digits.`);
+    if (!isTxid(txid)) throw new LiteFSForwardError('PROTOCOL_ERROR', `Not a TXID: ${JSON.stringify(txid)}; expected 16 hex digits.`);
     if (this.#position === undefined || this.role === 'primary') return;
     await this.#position.waitFor(txid, options.timeout ?? this.#config.readYourWritesTimeout, undefined, options.signal);
   }

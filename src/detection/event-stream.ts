@@ -2,6 +2,7 @@ import { request } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Logger } from '../logger.js';
 import { backoffDelay, sleep } from '../util/abort.js';
+import { isTxid } from '../util/txid.js';
 
 /** What LiteFS says about the lease: in `init` (always first) and `primaryChange` events. */
 export interface LeaseObservation {
@@ -29,7 +30,6 @@ export interface EventStreamOptions {
   backoffCapMs?: number;
 }
 
-const TXID = /^[0-9a-f]{16}$/;
 
 /**
  * Follows LiteFS's `/events` NDJSON stream and reconnects forever with capped, jittered backoff. LiteFS drops a
@@ -160,7 +160,7 @@ export class EventStream {
       }
       case 'tx': {
         const { txID } = data as { txID?: unknown };
-        if (typeof db !== 'string' || typeof txID !== 'string' || !TXID.test(txID)) return this.#malformed(line, 'bad tx fields');
+        if (typeof db !== 'string' || !isTxid(txID)) return this.#malformed(line, 'bad tx fields');
         this.#handlers.onTx({ db, txid: txID });
         return true;
       }

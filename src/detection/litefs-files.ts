@@ -12,6 +12,7 @@ export async function readPrimaryFile(path: string): Promise<string | undefined>
   }
 }
 
+// `%016x/%016x`: the TXID (see util/txid.ts), then the post-apply checksum.
 const POS_PATTERN = /^([0-9a-f]{16})\/[0-9a-f]{16}\s*$/;
 
 /**
@@ -48,10 +49,4 @@ export async function isLiteFSMount(dir: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-export function compareTxid(a: string, b: string): number {
-  const x = BigInt(`0x${a}`);
-  const y = BigInt(`0x${b}`);
-  return x < y ? -1 : x > y ? 1 : 0;
 }

@@ -1,5 +1,6 @@
 import { ReadYourWritesTimeoutError } from '../errors.js';
 import { abortError } from '../util/abort.js';
+import { formatTxid, parseTxid } from '../util/txid.js';
 import { readPositionFile } from './litefs-files.js';
 
 interface Waiter {
@@ -29,7 +30,7 @@ export class ReplicationPosition {
   /** The latest known position as 16 hex digits, reading the `-pos` file for freshness. */
   current(): string | undefined {
     this.#readFile();
-    return this.#position === 0n ? undefined : toHex(this.#position);
+    return this.#position === 0n ? undefined : formatTxid(this.#position);
   }
 
   set eventsConnected(connected: boolean) {
@@ -39,7 +40,7 @@ export class ReplicationPosition {
 
   /** Feeds a TXID from a `tx` event of this database. */
   advance(txid: string): void {
-    const value = BigInt(`0x${txid}`);
+    const value = parseTxid(txid);
     if (value <= this.#position) return;
     this.#position = value;
     for (const waiter of this.#waiters) {
@@ -49,7 +50,7 @@ export class ReplicationPosition {
 
   /** Resolves once this node has applied `txid`; throws READ_YOUR_WRITES_TIMEOUT after `timeoutMs`. */
   async waitFor(txid: string, timeoutMs: number, result: unknown, signal?: AbortSignal): Promise<void> {
-    const target = BigInt(`0x${txid}`);
+    const target = parseTxid(txid);
     if (target <= this.#position) return;
     this.#readFile();
     if (target <= this.#position) return;
@@ -97,8 +98,4 @@ export class ReplicationPosition {
     clearInterval(this.#pollTimer);
     this.#pollTimer = undefined;
   }
-}
-
-export function toHex(txid: bigint): string {
-  return txid.toString(16).padStart(16, '0');
 }

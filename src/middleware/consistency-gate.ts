@@ -1,6 +1,7 @@
 import { WriteScope } from '../consistency.js';
 import type { LiteFSDatabase } from '../database.js';
 import { isLiteFSForwardError, LiteFSForwardError } from '../errors.js';
+import { isTxid, TXID_PATTERN } from '../util/txid.js';
 
 export interface ConsistencyOptions {
   /** Cookie carrying the TXID of the client's last write. Default `__txid`, the name LiteFS's proxy uses; `false` for none. */
@@ -17,8 +18,6 @@ export interface ConsistencyOptions {
 
 /** One database, or several (an app with `sqlite.db` and `cache.db`): the token then carries a TXID per database. */
 export type ConsistencyDatabases = LiteFSDatabase | readonly LiteFSDatabase[];
-
-const TXID = /^[0-9a-f]{16}$/;
 
 export interface WaitOutcome {
   ok: boolean;
@@ -146,13 +145,13 @@ export class ConsistencyGate {
   }
 
   #parse(value: string): Map<LiteFSDatabase, string> {
-    if (TXID.test(value)) return new Map([[this.database, value]]);
+    if (TXID_PATTERN.test(value)) return new Map([[this.database, value]]);
     const positions = new Map<LiteFSDatabase, string>();
     if (this.databases.length === 1 || value.length > 4096) return positions;
     const pairs = new URLSearchParams(value);
     for (const database of this.databases) {
       const txid = pairs.get(database.databaseName);
-      if (txid !== null && TXID.test(txid)) positions.set(database, txid);
+      if (isTxid(txid)) positions.set(database, txid);
     }
     return positions;
   }

@@ -1,3 +1,5 @@
+import { formatTxid } from '../../util/txid.js';
+
 /** The cookie litefs-js v1 carries the client's last TXID in, as a decimal number. Kept so existing cookies still work. */
 export const TXID_NUM_COOKIE_NAME = 'txnum';
 
@@ -52,6 +54,4 @@ export function readTxCookie(cookieHeader: string | null | undefined): TxCookie 
 }
 
 /** 16 hex digits, the form litefs-forward and LiteFS use for a TXID. */
-export function toHexTxid(value: bigint): string {
-  return value.toString(16).padStart(16, '0');
-}
+export const toHexTxid: (value: bigint) => string = formatTxid;

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { readPositionFile } from '../../detection/litefs-files.js';
+import { parseTxid } from '../../util/txid.js';
 import { sleep } from '../../util/abort.js';
 
 /** What litefs-js's `getInstanceInfo()` returns. */
@@ -68,7 +69,7 @@ export function getInstanceInfoSync(litefsDir: string | undefined = process.env.
 
 function positionOf(litefsDir: string | undefined, databaseFilename: string | undefined, fn: string): bigint {
   const txid = readPositionFile(join(requireDir(litefsDir, fn), requireFilename(databaseFilename, fn)));
-  return txid === undefined ? 0n : BigInt(`0x${txid}`);
+  return txid === undefined ? 0n : parseTxid(txid);
 }
 
 /** litefs-js's `getTxNumber()`: the TXID in `<litefsDir>/<databaseFilename>-pos`, or 0 when it cannot be read. */

@@ -137,15 +137,65 @@ export const DEFAULTS = Object.freeze({
   startTimeout: 30_000,
 });
 
-const KNOWN_OPTIONS = new Set<string>([
-  'path', 'mode', 'primaryFile', 'pollInterval', 'eventStreamUrl', 'infoUrl', 'tableName', 'cacheTtl', 'rpcTimeout',
-  'hostname', 'advertiseUrl', 'listen', 'secret', 'logger', 'safeIntegers', 'readYourWrites',
-  'readYourWritesTimeout', 'exactlyOnce', 'idempotencyWindow', 'maxRequestBytes', 'maxClockSkew', 'limits',
-  'transactionIdleTimeout', 'transactionTimeout', 'groupCommit', 'startTimeout', 'journalMode',
-]);
-
 const SQL_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 const MIN_SECRET_BYTES = 32;
+
+/** Each option's validator, with its default: `value` is what the caller passed, `options` the whole object. */
+type OptionTable = {
+  readonly [K in keyof Required<LiteFSForwardOptions>]: (value: LiteFSForwardOptions[K], options: LiteFSForwardOptions) => ResolvedConfig[K];
+};
+
+/**
+ * Every option, in one table. `satisfies` keeps it in step with LiteFSForwardOptions: an option missing here, or
+ * here but not there, fails to compile, and the list of known options is the table's keys.
+ */
+const OPTIONS = {
+  path: (value) => nonEmptyString('path', value),
+  mode: (value = DEFAULTS.mode) => {
+    if (!(MODES as readonly string[]).includes(value)) throw new ConfigError('mode', value, `one of ${MODES.join(', ')}`);
+    return value;
+  },
+  primaryFile: (value = DEFAULTS.primaryFile) => nonEmptyString('primaryFile', value),
+  pollInterval: (value = DEFAULTS.pollInterval) => duration('pollInterval', value, 10),
+  eventStreamUrl: (value = DEFAULTS.eventStreamUrl) => (value === false ? false : httpUrl('eventStreamUrl', value)),
+  // Next to the event stream by default: both are LiteFS's HTTP API.
+  infoUrl: (value, options) => {
+    if (value === false) return false;
+    if (value !== undefined) return httpUrl('infoUrl', value);
+    const events = options.eventStreamUrl;
+    return new URL('info', typeof events === 'string' ? httpUrl('eventStreamUrl', events) : DEFAULTS.eventStreamUrl).href;
+  },
+  tableName: (value = DEFAULTS.tableName) => identifier('tableName', value),
+  cacheTtl: (value = DEFAULTS.cacheTtl) => duration('cacheTtl', value, 0),
+  rpcTimeout: (value = DEFAULTS.rpcTimeout) => duration('rpcTimeout', value, 1),
+  hostname: (value) => nonEmptyString('hostname', value ?? osHostname()),
+  advertiseUrl: (value) => (value === undefined ? undefined : httpUrl('advertiseUrl', value)),
+  listen: (value, options) => resolveListen(value, options.advertiseUrl === undefined ? undefined : httpUrl('advertiseUrl', options.advertiseUrl)),
+  secret: (value) => (value === undefined ? undefined : secretBytes(value)),
+  logger: (value) => resolveLogger(value),
+  safeIntegers: (value = false) => bool('safeIntegers', value),
+  readYourWrites: (value = DEFAULTS.readYourWrites) => bool('readYourWrites', value),
+  readYourWritesTimeout: (value = DEFAULTS.readYourWritesTimeout) => duration('readYourWritesTimeout', value, 0),
+  exactlyOnce: (value = true) => bool('exactlyOnce', value),
+  idempotencyWindow: (value = DEFAULTS.idempotencyWindow) => duration('idempotencyWindow', value, 1_000),
+  maxRequestBytes: (value = DEFAULTS.maxRequestBytes) => integer('maxRequestBytes', value, 1_024),
+  maxClockSkew: (value = DEFAULTS.maxClockSkew) => duration('maxClockSkew', value, 1_000),
+  transactionIdleTimeout: (value = DEFAULTS.transactionIdleTimeout) => duration('transactionIdleTimeout', value, 10),
+  transactionTimeout: (value = DEFAULTS.transactionTimeout) => duration('transactionTimeout', value, 10),
+  groupCommit: (value) => {
+    if (value === false) return { maxSize: 1, maxWaitMs: 0 };
+    if (value !== undefined && (value === null || typeof value !== 'object')) throw new ConfigError('groupCommit', value, 'an object or false');
+    return {
+      maxSize: integer('groupCommit.maxSize', value?.maxSize ?? DEFAULTS.groupCommitMaxSize, 1),
+      maxWaitMs: duration('groupCommit.maxWaitMs', value?.maxWaitMs ?? DEFAULTS.groupCommitMaxWaitMs, 0),
+    };
+  },
+  startTimeout: (value = DEFAULTS.startTimeout) => duration('startTimeout', value, 1),
+  journalMode: (value) => resolveJournalMode(value),
+  limits: (value) => resolveLimits(value),
+} satisfies OptionTable;
+
+const KNOWN_OPTIONS: ReadonlySet<string> = new Set(Object.keys(OPTIONS));
 
 export function resolveConfig(options: LiteFSForwardOptions): ResolvedConfig {
   if (options === null || typeof options !== 'object') throw new ConfigError('options', redacted(options), 'an object');
@@ -153,65 +203,16 @@ export function resolveConfig(options: LiteFSForwardOptions): ResolvedConfig {
     // The value is not echoed: a misspelled `secret` is still a secret.
     if (!KNOWN_OPTIONS.has(key)) throw new ConfigError(key, redacted((options as unknown as Record<string, unknown>)[key]), 'no such option; check the spelling against the README');
   }
-  const path = nonEmptyString('path', options.path);
-  const mode = options.mode ?? DEFAULTS.mode;
-  if (!(MODES as readonly string[]).includes(mode)) throw new ConfigError('mode', mode, `one of ${MODES.join(', ')}`);
-
-  const eventStreamUrl = options.eventStreamUrl === false ? false : httpUrl('eventStreamUrl', options.eventStreamUrl ?? DEFAULTS.eventStreamUrl);
-  const advertiseUrl = options.advertiseUrl === undefined ? undefined : httpUrl('advertiseUrl', options.advertiseUrl);
-  const secret = options.secret === undefined ? undefined : secretBytes(options.secret);
-  const listen = resolveListen(options.listen, advertiseUrl);
-  if (mode === 'litefs') {
-    if (secret === undefined) throw new ConfigError('secret', undefined, `a shared secret of at least ${MIN_SECRET_BYTES} bytes (required in litefs mode)`);
-    if (advertiseUrl === undefined) throw new ConfigError('advertiseUrl', undefined, 'the URL other nodes use to reach this node (required in litefs mode)');
+  const resolved: Record<string, unknown> = {};
+  for (const [name, resolve] of Object.entries(OPTIONS) as [keyof LiteFSForwardOptions, (value: unknown, all: LiteFSForwardOptions) => unknown][]) {
+    resolved[name] = resolve(options[name], options);
   }
-  const groupCommit = options.groupCommit;
-  if (groupCommit !== undefined && groupCommit !== false && (groupCommit === null || typeof groupCommit !== 'object')) {
-    throw new ConfigError('groupCommit', groupCommit, 'an object or false');
+  const config = resolved as unknown as Omit<ResolvedConfig, 'databaseName' | 'mountDir'>;
+  if (config.mode === 'litefs') {
+    if (config.secret === undefined) throw new ConfigError('secret', undefined, `a shared secret of at least ${MIN_SECRET_BYTES} bytes (required in litefs mode)`);
+    if (config.advertiseUrl === undefined) throw new ConfigError('advertiseUrl', undefined, 'the URL other nodes use to reach this node (required in litefs mode)');
   }
-
-  return Object.freeze({
-    path,
-    databaseName: basename(path),
-    mountDir: dirname(path),
-    mode,
-    primaryFile: nonEmptyString('primaryFile', options.primaryFile ?? DEFAULTS.primaryFile),
-    pollInterval: duration('pollInterval', options.pollInterval ?? DEFAULTS.pollInterval, 10),
-    eventStreamUrl,
-    infoUrl:
-      options.infoUrl === false
-        ? false
-        : options.infoUrl !== undefined
-          ? httpUrl('infoUrl', options.infoUrl)
-          : new URL('info', eventStreamUrl === false ? DEFAULTS.eventStreamUrl : eventStreamUrl).href,
-    tableName: identifier('tableName', options.tableName ?? DEFAULTS.tableName),
-    cacheTtl: duration('cacheTtl', options.cacheTtl ?? DEFAULTS.cacheTtl, 0),
-    rpcTimeout: duration('rpcTimeout', options.rpcTimeout ?? DEFAULTS.rpcTimeout, 1),
-    hostname: nonEmptyString('hostname', options.hostname ?? osHostname()),
-    advertiseUrl,
-    listen,
-    secret,
-    logger: resolveLogger(options.logger),
-    safeIntegers: bool('safeIntegers', options.safeIntegers ?? false),
-    readYourWrites: bool('readYourWrites', options.readYourWrites ?? DEFAULTS.readYourWrites),
-    readYourWritesTimeout: duration('readYourWritesTimeout', options.readYourWritesTimeout ?? DEFAULTS.readYourWritesTimeout, 0),
-    exactlyOnce: bool('exactlyOnce', options.exactlyOnce ?? true),
-    idempotencyWindow: duration('idempotencyWindow', options.idempotencyWindow ?? DEFAULTS.idempotencyWindow, 1_000),
-    maxRequestBytes: integer('maxRequestBytes', options.maxRequestBytes ?? DEFAULTS.maxRequestBytes, 1_024),
-    maxClockSkew: duration('maxClockSkew', options.maxClockSkew ?? DEFAULTS.maxClockSkew, 1_000),
-    transactionIdleTimeout: duration('transactionIdleTimeout', options.transactionIdleTimeout ?? DEFAULTS.transactionIdleTimeout, 10),
-    transactionTimeout: duration('transactionTimeout', options.transactionTimeout ?? DEFAULTS.transactionTimeout, 10),
-    groupCommit:
-      groupCommit === false
-        ? { maxSize: 1, maxWaitMs: 0 }
-        : {
-            maxSize: integer('groupCommit.maxSize', groupCommit?.maxSize ?? DEFAULTS.groupCommitMaxSize, 1),
-            maxWaitMs: duration('groupCommit.maxWaitMs', groupCommit?.maxWaitMs ?? DEFAULTS.groupCommitMaxWaitMs, 0),
-          },
-    startTimeout: duration('startTimeout', options.startTimeout ?? DEFAULTS.startTimeout, 1),
-    journalMode: resolveJournalMode(options.journalMode),
-    limits: resolveLimits(options.limits),
-  });
+  return Object.freeze({ ...config, databaseName: basename(config.path), mountDir: dirname(config.path) });
 }
 
 function resolveJournalMode(value: unknown): ResolvedConfig['journalMode'] {

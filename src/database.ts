@@ -323,7 +323,7 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
 
   /** Resolves once this node has replicated `txid` (16 hex digits); at once on the primary. */
   async waitForTxid(txid: string, options: { timeout?: number; signal?: AbortSignal } = {}): Promise<void> {
-    if (!isTxid(txid)) throw new LiteFSForwardError('PROTOCOL_ERROR', `Not a TXID: ${JSON.stringify(txid)}; expected 16 hex digits.`);
+    if (!isTxid(txid)) throw new LiteFSForwardError('INVALID_ARGUMENT', `Not a TXID: ${JSON.stringify(txid)}; pass 16 lowercase hex digits, as a write's TXID or LiteFS's -pos file gives them.`);
     if (this.#position === undefined || this.role === 'primary') return;
     await this.#position.waitFor(txid, options.timeout ?? this.#config.readYourWritesTimeout, undefined, options.signal);
   }

@@ -174,3 +174,11 @@ test('journalMode is set by the library on its writer, while PRAGMA journal_mode
     return true;
   });
 });
+
+test("a caller's malformed argument is INVALID_ARGUMENT, not the wire's PROTOCOL_ERROR", async (t) => {
+  const dir = tempDir(t);
+  await using db = await openDatabase({ path: join(dir, 'app.db'), mode: 'local' });
+  for (const txid of ['', 'not-a-txid', 'FFFFFFFFFFFFFFFF', '0'.repeat(17)]) {
+    await assert.rejects(async () => db.waitForTxid(txid), { code: 'INVALID_ARGUMENT', message: /^Not a TXID/ }, txid);
+  }
+});

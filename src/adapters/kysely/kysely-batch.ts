@@ -27,7 +27,7 @@ export async function executeBatch<const Q extends readonly Compilable[]>(db: { 
   const compiled = queries.map((query) => query.compile());
   const results = await executor.provideConnection(async (connection) => {
     if (!(connection instanceof LiteFSConnection)) {
-      throw new LiteFSForwardError('PROTOCOL_ERROR', 'executeBatch() needs a Kysely instance built on the litefs-forward dialect (LiteFSDialect).');
+      throw new LiteFSForwardError('INVALID_ARGUMENT', 'executeBatch() needs a Kysely instance built on the litefs-forward dialect (LiteFSDialect).');
     }
     return connection.executeBatch(compiled);
   });

@@ -23,7 +23,7 @@ export class LiteFSConnection implements DatabaseConnection {
 
   async begin(readOnly: boolean): Promise<void> {
     if (this.#transaction !== undefined) {
-      throw new LiteFSForwardError('PROTOCOL_ERROR', 'This Kysely connection is already in a transaction; use savepoints to nest.');
+      throw new LiteFSForwardError('INVALID_ARGUMENT', 'This Kysely connection is already in a transaction; use savepoints to nest.');
     }
     this.#transaction = await this.#database.begin({ readOnly });
   }

@@ -75,7 +75,7 @@ export class LiteFSDriver implements Driver {
 
 function own(connection: DatabaseConnection): LiteFSConnection {
   if (connection instanceof LiteFSConnection) return connection;
-  throw new LiteFSForwardError('PROTOCOL_ERROR', 'This connection does not belong to the litefs-forward Kysely driver.');
+  throw new LiteFSForwardError('INVALID_ARGUMENT', 'This connection does not belong to the litefs-forward Kysely driver; use the connection Kysely hands to this dialect.');
 }
 
 function savepointCommand(

@@ -6,10 +6,11 @@ import { ConsistencyScopes, WriteScope } from './consistency.js';
 import { isLiteFSMount, readLagFile, readPositionFile } from './detection/litefs-files.js';
 import { isMountUnavailableError, readingLocally } from './detection/mount-errors.js';
 import { PrimaryTracker } from './detection/primary-tracker.js';
+import { AddressBook } from './detection/address-book.js';
 import { ReplicationPosition } from './detection/replication-position.js';
 import { closeChannel, type ForwardContext, forwardChannel, openChannel, type RoleChangeEvent, roleChangeChannel } from './diagnostics.js';
 import { DatabaseUnavailableError, LiteFSForwardError, NotPrimaryError, ReadYourWritesTimeoutError } from './errors.js';
-import { ClusterTables } from './primary/cluster-tables.js';
+import { ExactlyOnceLedger } from './primary/ledger.js';
 import { PrimaryService } from './primary/primary-service.js';
 import { EndpointServer } from './primary/endpoint-server.js';
 import { RemoteSessions } from './primary/remote-sessions.js';
@@ -55,7 +56,8 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
   #writer: Connection;
   readonly #writerCache: StatementCache;
   readonly #queue: WriteQueue;
-  readonly #tables: ClusterTables;
+  readonly #addressBook: AddressBook;
+  readonly #ledger: ExactlyOnceLedger;
   readonly #sessions: RemoteSessions;
   readonly #tracker: PrimaryTracker | undefined;
   readonly #position: ReplicationPosition | undefined;
@@ -88,12 +90,13 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
     this.#readerCache = new StatementCache(this.#reader);
     this.#writer.defaultSafeIntegers(true);
     this.#writerCache = new StatementCache(this.#writer);
-    this.#tables = new ClusterTables(config.tableName);
+    this.#addressBook = new AddressBook(config.tableName);
+    this.#ledger = new ExactlyOnceLedger(config.tableName);
     this.#queue = new WriteQueue({
       connection: this.#writer,
       maxGroupSize: config.groupCommit.maxSize,
       maxGroupWaitMs: config.groupCommit.maxWaitMs,
-      ledger: config.exactlyOnce ? this.#tables : undefined,
+      ledger: config.exactlyOnce ? this.#ledger : undefined,
       readTxid: () => this.#readTxid(),
       onLeaseLost: (error) => this.#tracker?.demote(`LiteFS rejected a write (${(error as { code?: string }).code})`),
       logger: config.logger,
@@ -101,7 +104,7 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
     this.#sessions = new RemoteSessions({
       queue: this.#queue,
       cache: this.#writerCache,
-      ledger: config.exactlyOnce ? this.#tables : undefined,
+      ledger: config.exactlyOnce ? this.#ledger : undefined,
       idleTimeoutMs: config.transactionIdleTimeout,
       totalTimeoutMs: config.transactionTimeout,
       maxSessions: config.limits.maxRemoteTransactions,
@@ -128,7 +131,7 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
       position = new ReplicationPosition(config.path);
       const pos = position;
       tracker = new PrimaryTracker(config, {
-        readTrackingRow: () => (database === undefined ? undefined : database.#tables.readTracking(database.#reader)),
+        readTrackingRow: () => (database === undefined ? undefined : database.#addressBook.read(database.#reader)),
         onRoleChange: (change) => {
           if (database !== undefined) database.#onRoleChange(change);
         },
@@ -231,7 +234,7 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
       {
         kind: 'exec',
         sql,
-        local: (key, signal) => runScript(this.#queue, this.#tables, sql, key, signal, () => this.#readTxid()),
+        local: (key, signal) => runScript(this.#queue, this.#ledger, sql, key, signal, () => this.#readTxid()),
         request: (key, timeoutMs) => ({ op: 'exec', sql, ...(key ? { key } : {}), timeoutMs }),
         decode: () => null,
       },
@@ -374,7 +377,7 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
       const service = new PrimaryService({
         queue: this.#queue,
         cache: this.#writerCache,
-        tables: this.#tables,
+        ledger: this.#ledger,
         sessions: this.#sessions,
         exactlyOnce: config.exactlyOnce,
         // A closing primary takes no new work: replicas retry, and their retry finds the next primary.
@@ -423,8 +426,9 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
         // Outside any transaction: SQLite cannot change into WAL mode inside one.
         if (this.#config.journalMode !== undefined) this.#writer.pragma(`journal_mode = ${this.#config.journalMode}`);
         this.#writer.exec('BEGIN IMMEDIATE');
-        this.#tables.ensureSchema(this.#writer);
-        if (advertiseUrl !== undefined) this.#tables.publishPrimary(this.#writer, hostname, advertiseUrl);
+        this.#addressBook.ensureSchema(this.#writer);
+        this.#ledger.ensureSchema(this.#writer);
+        if (advertiseUrl !== undefined) this.#addressBook.publish(this.#writer, hostname, advertiseUrl);
         this.#writer.exec('COMMIT');
       } catch (error) {
         if (this.#writer.inTransaction) this.#writer.exec('ROLLBACK');
@@ -452,7 +456,7 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
   async purgeExpiredKeys(now = Date.now()): Promise<number> {
     if (!this.#isWriter()) return 0;
     const cutoff = now - this.#config.idempotencyWindow;
-    const committed = await this.#queue.submit({ execute: (connection) => this.#tables.purge(connection, cutoff) });
+    const committed = await this.#queue.submit({ execute: (connection) => this.#ledger.purge(connection, cutoff) });
     return committed.value;
   }
 
@@ -524,7 +528,7 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
 
   #trackedUrl(): string | undefined {
     try {
-      return this.#tables.readTracking(this.#reader)?.rpcUrl;
+      return this.#addressBook.read(this.#reader)?.rpcUrl;
     } catch {
       return undefined;
     }
@@ -741,7 +745,7 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
       exec: async (sql) => use(() => session.exec(sql)),
       commit: async (commitOptions) => {
         try {
-          use(() => session.commit(commitOptions.idempotencyKey === undefined ? undefined : this.#tables, commitOptions.idempotencyKey));
+          use(() => session.commit(commitOptions.idempotencyKey === undefined ? undefined : this.#ledger, commitOptions.idempotencyKey));
         } catch (error) {
           if (isLeaseLostError(error, session.connection)) {
             this.#tracker?.demote('LiteFS rejected a transaction commit');

@@ -3,7 +3,7 @@ import type { StatementCache } from '../sqlite/statements.js';
 import type { QueryResult } from '../types.js';
 import { decodeParams, encodeResult } from '../wire/codec.js';
 import type { Request, Response } from '../wire/protocol.js';
-import type { ClusterTables } from './cluster-tables.js';
+import type { ExactlyOnceLedger } from './ledger.js';
 import type { RemoteSessions, SessionAnswer } from './remote-sessions.js';
 import { batchUnit, runScript, statementUnit } from './units.js';
 import type { Committed, WriteQueue } from './write-queue.js';
@@ -11,7 +11,7 @@ import type { Committed, WriteQueue } from './write-queue.js';
 export interface PrimaryServiceDeps {
   queue: WriteQueue;
   cache: StatementCache;
-  tables: ClusterTables;
+  ledger: ExactlyOnceLedger;
   sessions: RemoteSessions;
   exactlyOnce: boolean;
   isPrimary(): boolean;
@@ -69,7 +69,7 @@ export class PrimaryService {
   }
 
   async #script(sql: string, key: string | undefined, signal: AbortSignal): Promise<Response> {
-    const committed = await runScript(this.#deps.queue, this.#deps.tables, sql, key, signal, this.#deps.readTxid);
+    const committed = await runScript(this.#deps.queue, this.#deps.ledger, sql, key, signal, this.#deps.readTxid);
     return answer(committed, null);
   }
 
@@ -93,7 +93,7 @@ export class PrimaryService {
   }
 
   #step(request: Exclude<Extract<Request, { op: 'tx' }>, { action: 'begin' }>, end: 'commit' | 'rollback' | undefined): SessionAnswer {
-    const { sessions, tables, exactlyOnce, readTxid } = this.#deps;
+    const { sessions, ledger, exactlyOnce, readTxid } = this.#deps;
     return sessions.step(request.session, request.seq, end, (session) => {
       switch (request.action) {
         case 'query':
@@ -102,7 +102,7 @@ export class PrimaryService {
           session.exec(request.sql);
           return { result: null };
         case 'commit':
-          session.commit(exactlyOnce ? tables : undefined, request.key);
+          session.commit(exactlyOnce ? ledger : undefined, request.key);
           return { result: null, txid: readTxid() };
         case 'rollback':
           session.rollback();
@@ -114,7 +114,7 @@ export class PrimaryService {
   async #isRecorded(key: string, signal: AbortSignal): Promise<boolean> {
     const lease = await this.#deps.queue.acquire(signal);
     try {
-      return this.#deps.tables.lookup(lease.connection, key) !== undefined;
+      return this.#deps.ledger.lookup(lease.connection, key) !== undefined;
     } finally {
       lease.release();
     }

@@ -4,7 +4,7 @@ import { type Connection, connectionStateError, executeRaw, type PreparedEntry, 
 import type { BindParameters, QueryResult, Statement } from '../types.js';
 import { decodeResult, encodeResult, type WireResult } from '../wire/codec.js';
 import type { StatementMode } from '../wire/protocol.js';
-import type { ClusterTables } from './cluster-tables.js';
+import type { ExactlyOnceLedger } from './ledger.js';
 import type { Committed, WriteQueue, WriteUnit } from './write-queue.js';
 
 export function transactionControlError(sql: string): StatementRefusedError {
@@ -107,7 +107,7 @@ export function scriptUnit(sql: string, key?: string): WriteUnit<null> {
  */
 export function runScript(
   queue: WriteQueue,
-  _ledger: ClusterTables,
+  _ledger: ExactlyOnceLedger,
   sql: string,
   key: string | undefined,
   signal: AbortSignal | undefined,

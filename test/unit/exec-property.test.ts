@@ -7,7 +7,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import fc from 'fast-check';
 import { openDatabase } from '../../src/index.js';
 import { silentLogger } from '../../src/logger.js';
-import { ClusterTables } from '../../src/primary/cluster-tables.js';
+import { ExactlyOnceLedger } from '../../src/primary/ledger.js';
 import { scriptUnit, statementUnit } from '../../src/primary/units.js';
 import { WriteQueue, type WriteUnit } from '../../src/primary/write-queue.js';
 import { StatementCache } from '../../src/sqlite/statements.js';
@@ -132,7 +132,7 @@ function openQueue(t: { after(fn: () => void): void }) {
   connection.defaultSafeIntegers(true);
   connection.exec('PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON');
   connection.exec(SCHEMA);
-  const tables = new ClusterTables('_litefs_forward_primary');
+  const tables = new ExactlyOnceLedger('_litefs_forward_primary');
   tables.ensureSchema(connection);
   const commits = countCommits(connection);
   const queue = new WriteQueue({ connection, maxGroupSize: 64, maxGroupWaitMs: 0, ledger: tables, readTxid: () => undefined, onLeaseLost: () => {}, logger: silentLogger });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
-import { ClusterTables } from '../../src/primary/cluster-tables.js';
+import { ExactlyOnceLedger } from '../../src/primary/ledger.js';
 import { statementUnit } from '../../src/primary/units.js';
 import { WriteQueue } from '../../src/primary/write-queue.js';
 import { silentLogger } from '../../src/logger.js';
@@ -42,7 +42,7 @@ function openQueue(dir: string, name: string, maxGroupSize: number) {
   connection.defaultSafeIntegers(true);
   connection.exec('PRAGMA journal_mode = WAL');
   connection.exec(SCHEMA);
-  const tables = new ClusterTables('_litefs_forward_primary');
+  const tables = new ExactlyOnceLedger('_litefs_forward_primary');
   tables.ensureSchema(connection);
   const commits = countCommits(connection);
   const queue = new WriteQueue({ connection, maxGroupSize, maxGroupWaitMs: 0, ledger: tables, readTxid: () => undefined, onLeaseLost: () => {}, logger: silentLogger });

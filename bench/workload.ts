@@ -41,3 +41,6 @@ function rangeOf(i: number, rows: number, size: number): number[] {
   const start = 1 + ((i * 104_729) % (rows - size));
   return [start, start + size - 1];
 }
+
+/** The network floor's probe path: node-app answers it itself, in front of the forwarding endpoint. */
+export const PING_PATH = '/bench/ping';

@@ -61,12 +61,21 @@ export class ChildHandle {
     });
   }
 
-  static fork(script: URL, options: { name: string; env: NodeJS.ProcessEnv; execArgv?: string[]; logFile: string }): ChildHandle {
+  /**
+   * `wrap` runs the child through another command that execs node (e.g. nsenter into a network namespace): it gets
+   * node's path and flags, and returns the command line; the IPC channel is inherited across the exec.
+   */
+  static fork(
+    script: URL,
+    options: { name: string; env: NodeJS.ProcessEnv; execArgv?: string[]; logFile: string; wrap?: (command: string, args: string[]) => { command: string; args: string[] } },
+  ): ChildHandle {
     const fd = openSync(options.logFile, 'a');
     try {
+      const execArgv = options.execArgv ?? [];
+      const wrapped = options.wrap?.(process.execPath, execArgv);
       const proc = fork(script, [], {
         env: options.env,
-        execArgv: options.execArgv ?? [],
+        ...(wrapped ? { execPath: wrapped.command, execArgv: wrapped.args } : { execArgv }),
         serialization: 'advanced',
         stdio: ['ignore', fd, fd, 'ipc'],
       });

@@ -20,6 +20,7 @@ import { type LeaseEvent, LiteFSEventLog } from './litefs-events.js';
 import type { LoopRecord, MemorySample, NodeAppConfig, RoleChangeRecord } from './node-app.js';
 import { type Figure, failedFigure, figure, table, type Target } from './report.js';
 import { runTransportBench, type TransportReport } from './transport.js';
+import { PING_PATH } from './workload.js';
 import { busyPercent, cpuSnapshot, epochNow, errorMessage, machineInfo, mean, median, percentile, processCpuMs, round, type Summary, sleep, summarize } from './util.js';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -37,6 +38,7 @@ interface Params {
   failovers: number;
   codec: { rounds: number; blockMs: number };
   transport: { sequential: number; concurrent: number; inFlight: number; rounds: number };
+  rtt: { rounds: number; block: number; throughputMs: number };
 }
 
 const FULL: Params = {
@@ -51,6 +53,7 @@ const FULL: Params = {
   failovers: 2,
   codec: { rounds: 11, blockMs: 40 },
   transport: { sequential: 1_500, concurrent: 12_000, inFlight: 64, rounds: 2 },
+  rtt: { rounds: 5, block: 20, throughputMs: 3_000 },
 };
 
 const QUICK: Params = {
@@ -65,9 +68,10 @@ const QUICK: Params = {
   failovers: 1,
   codec: { rounds: 5, blockMs: 25 },
   transport: { sequential: 500, concurrent: 5_000, inFlight: 64, rounds: 1 },
+  rtt: { rounds: 2, block: 20, throughputMs: 1_500 },
 };
 
-function parseArgs(argv: string[]): { quick: boolean; leaseTtl: string; lockDelay: string; outDir: string; only: Set<string> | undefined; verbose: boolean } {
+function parseArgs(argv: string[]): { quick: boolean; leaseTtl: string; lockDelay: string; outDir: string; only: Set<string> | undefined; rtts: number[]; verbose: boolean } {
   const value = (name: string): string | undefined => {
     const prefix = `--${name}=`;
     const found = argv.find((arg) => arg.startsWith(prefix));
@@ -76,12 +80,16 @@ function parseArgs(argv: string[]): { quick: boolean; leaseTtl: string; lockDela
   for (const arg of argv) {
     if (arg === '--help' || arg === '-h') {
       process.stdout.write(
-        'usage: node dist/bench/main.js [--quick] [--lease-ttl=10s (2s with --quick)] [--lock-delay=1s] [--out=bench/results] [--only=codec,transport,reads,latency,throughput,ledger,memory,reaction,failover] [--verbose]\n',
+        'usage: node dist/bench/main.js [--quick] [--lease-ttl=10s (2s with --quick)] [--lock-delay=1s] [--out=bench/results] [--only=codec,transport,reads,latency,throughput,ledger,memory,reaction,failover,rtt] [--rtt=0,20,80|off] [--verbose]\n',
       );
       process.exit(0);
     }
   }
   const only = value('only');
+  // The network phase takes the machine's one netns cluster: `--rtt=off` leaves it out.
+  const rttText = value('rtt') ?? '0,20,80';
+  const rtts = rttText === 'off' ? [] : rttText.split(',').map((part) => (/^\d+$/.test(part) ? Number(part) : Number.NaN));
+  if (rtts.some((rtt) => !Number.isInteger(rtt) || rtt > 1_000)) throw new Error(`--rtt must be a list of round trips in ms from 0 to 1000, like 0,20,80; got ${rttText}`);
   return {
     quick: argv.includes('--quick'),
     // The harness's (and LiteFS's) default TTL in a full run; a short one keeps --quick quick.
@@ -89,6 +97,7 @@ function parseArgs(argv: string[]): { quick: boolean; leaseTtl: string; lockDela
     lockDelay: value('lock-delay') ?? '1s',
     outDir: resolve(value('out') ?? join(process.cwd(), 'bench', 'results')),
     only: only === undefined ? undefined : new Set(only.split(',')),
+    rtts,
     verbose: argv.includes('--verbose'),
   };
 }
@@ -1099,6 +1108,162 @@ function slug(text: string): string {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Network RTT (issue 12): a second cluster with every node and Consul in its own network namespace and Toxiproxy on
+// every path between nodes (replication, Consul, forwarding), measured at each RTT of --rtt in turn, in one run.
+
+const RTT_FORWARD_PORT = 20203;
+
+async function rttPhase(): Promise<void> {
+  const net = await Cluster.start({
+    nodes: 3,
+    lease: 'consul',
+    network: 'netns',
+    toxiproxy: { forwardPort: RTT_FORWARD_PORT },
+    dbName: 'bench.db',
+    leaseTtl: args.leaseTtl,
+    lockDelay: args.lockDelay,
+    ...(args.verbose ? { log: (line: string) => log(line) } : {}),
+  });
+  const children = new Map<string, ChildHandle>();
+  try {
+    const toxi = net.toxiproxy!;
+    const namespaces = net.network!;
+    const start = async (node: ClusterNode): Promise<ChildHandle> => {
+      // Each node's app in its node's namespace, its endpoint on the node's own address, reached through its proxy.
+      const config: NodeAppConfig = {
+        name: node.name,
+        dbPath: node.dbPath,
+        mountDir: node.mountDir,
+        litefsUrl: node.httpUrl,
+        port: RTT_FORWARD_PORT,
+        secret: SECRET,
+        host: node.address,
+        advertiseUrl: node.forwardProxyUrl!,
+      };
+      const child = ChildHandle.fork(NODE_APP, {
+        name: `rtt-${node.name}`,
+        env: { ...process.env, BENCH_NODE: JSON.stringify(config), [CLUSTER_ROOT_ENV]: net.rootDir },
+        logFile: join(node.dir, 'bench-rtt.log'),
+        wrap: (command, argv) => namespaces.wrap(node.name, command, argv),
+      });
+      children.set(node.name, child);
+      await child.call('open', {}, 90_000);
+      return child;
+    };
+    const primary = await net.waitForAgreement({ timeoutMs: 60_000 });
+    const primaryApp = await start(primary);
+    await primaryApp.call('schema');
+    const [replica, other] = net.nodes.filter((node) => node !== primary) as [ClusterNode, ClusterNode];
+    const [replicaApp, otherApp] = await Promise.all([start(replica), start(other)]);
+    for (const child of [replicaApp, otherApp]) {
+      const deadline = Date.now() + 30_000;
+      while ((await child.call<{ role: string }>('role')).role !== 'replica') {
+        if (Date.now() > deadline) throw new Error(`${child.name} never became a replica`);
+        await sleep(50);
+      }
+    }
+    const pingUrl = `${primary.forwardProxyUrl}${PING_PATH}`;
+    const rows: Record<string, unknown>[] = [];
+    for (const rtt of args.rtts) {
+      await toxi.clear();
+      if (rtt > 0) await toxi.setLatency({ rttMs: rtt });
+      // Interleaved blocks, order rotated each round, as in the loopback latency phase.
+      const variants = [
+        { id: 'local', call: () => primaryApp.call<number[]>('latency', { variant: 'lib', n: P.rtt.block, warmup: 3 }, 300_000) },
+        { id: 'local-key', call: () => primaryApp.call<number[]>('latency', { variant: 'lib', withKey: true, n: P.rtt.block, warmup: 3 }, 300_000) },
+        { id: 'ping', call: () => replicaApp.call<number[]>('ping', { url: pingUrl, n: P.rtt.block, warmup: 2 }, 300_000) },
+        { id: 'forwarded', call: () => replicaApp.call<number[]>('latency', { variant: 'lib', readYourWrites: false, n: P.rtt.block, warmup: 3 }, 300_000) },
+        { id: 'forwarded-ryw', call: () => replicaApp.call<number[]>('latency', { variant: 'lib', readYourWrites: true, n: P.rtt.block, warmup: 3 }, 300_000) },
+      ];
+      const samples = new Map<string, number[]>([...variants.map((variant): [string, number[]] => [variant.id, []]), ['endpoint', []]]);
+      for (let round = 0; round < P.rtt.rounds; round++) {
+        for (let i = 0; i < variants.length; i++) {
+          const variant = variants[(i + round) % variants.length]!;
+          await primaryApp.call('serverTimes');
+          samples.get(variant.id)!.push(...(await variant.call()));
+          // Time inside the primary's endpoint per forwarded call (warm-up calls dropped): splits the gap to the floor.
+          const endpoint = await primaryApp.call<number[]>('serverTimes');
+          if (variant.id === 'forwarded') samples.get('endpoint')!.push(...endpoint.slice(3));
+        }
+      }
+      const s = Object.fromEntries([...samples].map(([id, values]) => [id, summarize(values)])) as Record<string, Summary>;
+      // 64 writers (library defaults, read-your-writes on) split over the two replicas, forwarding.
+      const startAt = epochNow() + 200;
+      const runs = await Promise.all(
+        [replicaApp, otherApp].map((child) => child.call<ThroughputRun>('throughput', { variant: 'lib', writers: 32, startAt, durationMs: P.rtt.throughputMs }, P.rtt.throughputMs + 120_000)),
+      );
+      const writes = runs.reduce((sum, run) => sum + run.count, 0);
+      const errors = runs.reduce((sum, run) => sum + run.errors, 0);
+      const perSecond = (writes * 1000) / P.rtt.throughputMs;
+      const floor = s['ping']!.p50 + s['local']!.p50;
+      const row = {
+        rttMs: rtt,
+        pingP50: s['ping']!.p50,
+        localP50: s['local']!.p50,
+        localWithKeyP50: s['local-key']!.p50,
+        floorP50: round(floor, 3),
+        insidePrimaryEndpoint: s['endpoint'],
+        forwarded: s['forwarded'],
+        forwardedRyw: s['forwarded-ryw'],
+        ping: s['ping'],
+        local: s['local'],
+        throughput64: { perSecond: Math.round(perSecond), writes, errors, latencyBoundPerSecond: Math.round((64 * 1000) / s['forwarded-ryw']!.p50) },
+      };
+      rows.push(row);
+      log(`rtt ${rtt} ms: ping p50 ${s['ping']!.p50} ms, local ${s['local']!.p50} ms, forwarded p50 ${s['forwarded']!.p50} / p99 ${s['forwarded']!.p99} ms, RYW p50 ${s['forwarded-ryw']!.p50} ms, 64 writers ${Math.round(perSecond)}/s`);
+      const at = `at ${rtt} ms RTT`;
+      figures.push(
+        figure(`rtt.${rtt}.forwarded.p50-over-floor`, 'network RTT', `forwarded write p50 − floor (one RTT + local commit, ${round(floor, 2)} ms) ${at}`, s['forwarded']!.p50 - floor, 'ms', le(1, '≤ 1 ms'), {
+          forwardedP50: s['forwarded']!.p50,
+          rttP50: s['ping']!.p50,
+          localCommitP50: s['local']!.p50,
+        }),
+        figure(`rtt.${rtt}.forwarded.p99-over-floor`, 'network RTT', `forwarded write p99 − floor ${at} (p99 ${s['forwarded']!.p99} ms)`, s['forwarded']!.p99 - floor, 'ms'),
+        figure(`rtt.${rtt}.forwarded.p50`, 'network RTT', `forwarded write p50 ${at} (RYW off)`, s['forwarded']!.p50, 'ms'),
+        figure(`rtt.${rtt}.rtt.p50`, 'network RTT', `measured round trip to the primary's endpoint, p50, ${at}`, s['ping']!.p50, 'ms'),
+        figure(`rtt.${rtt}.ledger.p50`, 'network RTT', `of which the ledger row ${at}: local commit with a key − without`, s['local-key']!.p50 - s['local']!.p50, 'ms'),
+        figure(`rtt.${rtt}.endpoint.p50`, 'network RTT', `of which the primary's endpoint ${at}: time inside it − local commit with a key`, s['endpoint']!.p50 - s['local-key']!.p50, 'ms'),
+        figure(`rtt.${rtt}.replica-side.p50`, 'network RTT', `of which the replica side and the wire ${at}: forwarded − round trip − time inside the endpoint`, s['forwarded']!.p50 - s['ping']!.p50 - s['endpoint']!.p50, 'ms'),
+        figure(`rtt.${rtt}.ryw.p50-cost`, 'network RTT', `read-your-writes cost p50 ${at}: with wait − without`, s['forwarded-ryw']!.p50 - s['forwarded']!.p50, 'ms'),
+        figure(`rtt.${rtt}.throughput.w64`, 'network RTT', `64 forwarding writers ${at}, writes/s (${errors} errors)`, perSecond, '/s'),
+      );
+    }
+    const base = rows.find((row) => row['rttMs'] === 0) as { throughput64: { perSecond: number } } | undefined;
+    if (base) {
+      for (const row of rows as Array<{ rttMs: number; throughput64: { perSecond: number } }>) {
+        if (row.rttMs !== 0) figures.push(figure(`rtt.${row.rttMs}.throughput.w64-vs-0`, 'network RTT', `64 forwarding writers at ${row.rttMs} ms / at 0 ms RTT`, row.throughput64.perSecond / base.throughput64.perSecond, 'x'));
+      }
+    }
+    sections['rtt'] = {
+      cluster: 'LiteFS v0.5.14 + Consul v1.16.1, 3 nodes and Consul each in its own network namespace (test/harness/netns.ts), Toxiproxy in front of every LiteFS, Consul and forwarding endpoint',
+      method: [
+        'Per RTT: Toxiproxy latency of RTT/2 each way on every proxy; then rounds of interleaved blocks (order rotated): the library on the primary (local commit, without and with an idempotency key), an HTTP round trip from a replica to the primary endpoint through its proxy (answered without the library: the network floor), and a forwarded single-row insert with read-your-writes off and on.',
+        'floor = measured round trip p50 + local commit p50 (no key); forwarded writes carry an idempotency key, so the gap splits into the ledger row, the primary endpoint (time inside it − local commit with a key) and the replica side + wire (forwarded − round trip − time inside the endpoint).',
+        '64 writers: 32 on each replica, library defaults (read-your-writes on); latencyBoundPerSecond = 64 / forwarded-with-RYW p50.',
+      ],
+      rounds: P.rtt.rounds,
+      block: P.rtt.block,
+      rows,
+    };
+    panels.push({
+      kind: 'bars',
+      title: 'Forwarded write against the floor, by RTT',
+      unit: 'ms',
+      categories: args.rtts.map((rtt) => `${rtt} ms RTT`),
+      series: [
+        { name: 'floor (RTT + local)', values: rows.map((row) => row['floorP50'] as number) },
+        { name: 'forwarded p50', values: rows.map((row) => (row['forwarded'] as Summary).p50) },
+        { name: 'forwarded p99', values: rows.map((row) => (row['forwarded'] as Summary).p99) },
+        { name: 'with RYW p50', values: rows.map((row) => (row['forwardedRyw'] as Summary).p50) },
+      ],
+    });
+  } finally {
+    await Promise.all([...children.values()].map((child) => child.close().catch(() => undefined)));
+    await net.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Main
 
 async function shutdown(): Promise<void> {
@@ -1150,10 +1315,14 @@ async function main(): Promise<void> {
   } finally {
     await phase('shutdown', [], shutdown);
   }
+  if (args.rtts.length > 0 && wanted('rtt')) {
+    const expected = args.rtts.map((rtt): Expected => [`rtt.${rtt}.forwarded.p50-over-floor`, 'network RTT', `forwarded write p50 − floor at ${rtt} ms RTT`, 'ms', le(1, '≤ 1 ms')]);
+    await phase(`network RTT ${args.rtts.join(', ')} ms (netns)`, expected, rttPhase);
+  }
   const loadAfter = await backgroundLoad(1_000);
 
   // Targeted figures first, in the brief's order; the rest after.
-  const order = ['reads', 'latency', 'throughput', 'read-your-writes', 'reaction', 'failover', 'memory', 'ledger', 'group commit', 'codec', 'transport'];
+  const order = ['reads', 'latency', 'throughput', 'read-your-writes', 'network RTT', 'reaction', 'failover', 'memory', 'ledger', 'group commit', 'codec', 'transport'];
   figures.sort((a, b) => (a.target === null ? 1 : 0) - (b.target === null ? 1 : 0) || order.indexOf(a.section) - order.indexOf(b.section));
   const targeted = figures.filter((f) => f.target !== null);
   const finishedAt = epochNow();
@@ -1187,7 +1356,7 @@ async function main(): Promise<void> {
   writeFileSync(join(args.outDir, 'latest.json'), json);
   const svg = renderChart({
     title: `litefs-forward benchmark (${document.mode}) — ${document.summary.met}/${document.summary.targets} targets met`,
-    subtitle: `${document.startedAt} · ${machine.cpuModel} × ${machine.cores} · Node ${machine.nodeVersion} · LiteFS v0.5.14 + Consul v1.16.1, 3 nodes on loopback, lease TTL ${args.leaseTtl} · ${document.durationSeconds} s`,
+    subtitle: `${document.startedAt} · ${machine.cpuModel} × ${machine.cores} · Node ${machine.nodeVersion} · LiteFS v0.5.14 + Consul v1.16.1, 3 nodes ${[cluster !== undefined ? 'on loopback' : '', args.rtts.length > 0 && wanted('rtt') ? `in network namespaces at ${args.rtts.join('/')} ms RTT` : ''].filter(Boolean).join(', then ')}, lease TTL ${args.leaseTtl} · ${document.durationSeconds} s`,
     figures,
     panels,
   });

@@ -4,7 +4,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { closeSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { Agent, createServer, request as httpRequest, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -12,7 +12,7 @@ import Database from 'better-sqlite3';
 import { CHANNELS, type LiteFSDatabase, type LiteFSForwardOptions, openDatabase, type RoleChangeEvent } from '../src/index.js';
 import { type InterleavedResult, type SideSummary, serveIpc } from './ipc.js';
 import { epochNow, errorMessage, sleep } from './util.js';
-import { INSERT_SQL, insertParams, READ_QUERIES, SCHEMA, SEED_SQL, seedParams } from './workload.js';
+import { INSERT_SQL, insertParams, PING_PATH, READ_QUERIES, SCHEMA, SEED_SQL, seedParams } from './workload.js';
 
 export interface NodeAppConfig {
   name: string;
@@ -21,6 +21,10 @@ export interface NodeAppConfig {
   litefsUrl: string;
   port: number;
   secret: string;
+  /** The address the endpoint listens on (default 127.0.0.1; the node's own address in a network namespace). */
+  host?: string;
+  /** Where other nodes reach the endpoint (default http://127.0.0.1:<port>; a proxy's address when links are shaped). */
+  advertiseUrl?: string;
 }
 
 export interface RoleChangeRecord {
@@ -92,6 +96,11 @@ const serverTimes: number[] = [];
 
 function startServer(): Promise<void> {
   const instance = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+    // The network floor's probe (see `ping`): answered here, without the library.
+    if (req.url === PING_PATH) {
+      res.writeHead(204).end();
+      return;
+    }
     const startedAt = performance.now();
     res.once('finish', () => {
       if (serverTimes.length < 1_000_000) serverTimes.push(performance.now() - startedAt);
@@ -106,7 +115,7 @@ function startServer(): Promise<void> {
   server = instance;
   return new Promise((resolve, reject) => {
     instance.once('error', reject);
-    instance.listen(config.port, '127.0.0.1', () => {
+    instance.listen(config.port, config.host ?? '127.0.0.1', () => {
       instance.off('error', reject);
       resolve();
     });
@@ -131,7 +140,7 @@ function databaseOptions(options: Partial<LiteFSForwardOptions>): LiteFSForwardO
     primaryFile: `${config.mountDir}/.primary`,
     eventStreamUrl: `${config.litefsUrl}/events`,
     hostname: config.name,
-    advertiseUrl: `http://127.0.0.1:${config.port}`,
+    advertiseUrl: config.advertiseUrl ?? `http://127.0.0.1:${config.port}`,
     listen: false,
     secret: config.secret,
     startTimeout: 60_000,
@@ -305,6 +314,35 @@ async function latency(args: LatencyArgs): Promise<number[]> {
     await lib.run(INSERT_SQL, params, callOptions);
     const elapsed = performance.now() - startedAt;
     if (i >= args.warmup) samples.push(elapsed);
+  }
+  return samples;
+}
+
+/**
+ * The network floor of a forwarded call: sequential HTTP GETs over one keep-alive connection to `url` (the primary's
+ * endpoint, through the same proxy forwarded calls take), answered without touching the database.
+ */
+async function ping(args: { url: string; n: number; warmup: number }): Promise<number[]> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const once = (): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const req = httpRequest(args.url, { agent }, (res) => {
+        res.resume();
+        res.once('end', () => resolve());
+        res.once('error', reject);
+      });
+      req.once('error', reject);
+      req.end();
+    });
+  const samples: number[] = [];
+  try {
+    for (let i = 0; i < args.warmup + args.n; i++) {
+      const startedAt = performance.now();
+      await once();
+      if (i >= args.warmup) samples.push(performance.now() - startedAt);
+    }
+  } finally {
+    agent.destroy();
   }
   return samples;
 }
@@ -605,6 +643,7 @@ serveIpc({
   },
   reads: (args: ReadsArgs) => reads(args),
   latency: (args: LatencyArgs) => latency(args),
+  ping: (args: { url: string; n: number; warmup: number }) => ping(args),
   throughput: (args: ThroughputArgs) => throughput(args),
   loopStart: (args: { readYourWrites?: boolean; timeoutMs?: number }) => loopStart(args),
   loopFirst: (args: { after: number; forwarded?: boolean }) => loopFirst(args),

@@ -44,3 +44,6 @@ function rangeOf(i: number, rows: number, size: number): number[] {
 
 /** The database the transport comparison's endpoint serves: only its path is signed and answered. */
 export const BENCH_DATABASE = 'bench.db';
+
+/** The network floor's probe path: node-app answers it itself, in front of the forwarding endpoint. */
+export const PING_PATH = '/bench/ping';

@@ -94,7 +94,8 @@ const server = createServer((req, res) => {
   else app();
 });
 server.keepAliveTimeout = 65_000;
-server.listen(port, '127.0.0.1');
+// HOST: the node's own address when other hosts must reach it (the forwarding endpoint is on this server).
+server.listen(port, process.env.HOST ?? '127.0.0.1');
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => {

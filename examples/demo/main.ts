@@ -2,7 +2,7 @@
 // workload sent to the replicas, through a kill -9 of the primary. Shows a live view of every node, the failover
 // and the recovery, then checks every node's SQLite file: each acknowledged write must be there exactly once.
 //
-//   node dist/examples/demo/main.js [--quick] [--nodes N] [--rate W] [--lease-ttl 10s]
+//   node dist/examples/demo/main.js [--quick] [--nodes N] [--rate W] [--lease-ttl 10s] [--rtt 80ms]
 //
 // Needs what the cluster harness needs (test/harness/cluster.ts): root or FUSE access, /dev/fuse, and the tools
 // from `bash scripts/install-cluster-tools.sh`.
@@ -27,6 +27,8 @@ Options:
   --nodes <n>        number of nodes, at least 2 (default 3)
   --rate <w>         writes per second, over all replicas (default 40)
   --lease-ttl <ttl>  Consul lease TTL (default 10s; failover takes about 2 x TTL)
+  --rtt <ms>         simulated regions: each node and Consul in its own network namespace, with this
+                     round trip between them (e.g. 80ms; Toxiproxy on replication, Consul and forwarding)
   -h, --help         show this help
 `;
 
@@ -61,6 +63,8 @@ interface Verification {
 }
 
 const APP = fileURLToPath(new URL('../app/server.js', import.meta.url));
+// With --rtt every node has its own address, so all apps can use one port; Toxiproxy fronts that port on each node.
+const NETNS_APP_PORT = 8080;
 const SECRET = `demo-${randomBytes(24).toString('hex')}`;
 
 const start = performance.now();
@@ -75,6 +79,7 @@ function parseOptions() {
       nodes: { type: 'string', default: '3' },
       rate: { type: 'string', default: '40' },
       'lease-ttl': { type: 'string', default: '10s' },
+      rtt: { type: 'string', default: '0ms' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -83,17 +88,27 @@ function parseOptions() {
   if (!Number.isInteger(nodes) || nodes < 2 || nodes > 9) throw new UsageError(`--nodes must be an integer from 2 to 9, got ${values.nodes}`);
   if (!Number.isFinite(rate) || rate <= 0 || rate > 1000) throw new UsageError(`--rate must be a number of writes per second from 1 to 1000, got ${values.rate}`);
   if (!/^\d+(ms|s|m)$/.test(values['lease-ttl'])) throw new UsageError(`--lease-ttl must look like 10s, got ${values['lease-ttl']}`);
+  if (!/^\d+ms$/.test(values.rtt)) throw new UsageError(`--rtt must look like 80ms, got ${values.rtt}`);
+  const rttMs = Number.parseInt(values.rtt, 10);
+  if (rttMs > 10_000) throw new UsageError(`--rtt must be at most 10000ms, got ${values.rtt}`);
   return {
     help: values.help,
     nodes,
     rate,
     leaseTtl: values['lease-ttl'],
+    rttMs,
     beforeKillMs: values.quick ? 5_000 : 15_000,
     afterRecoveryMs: values.quick ? 5_000 : 10_000,
   };
 }
 
 class UsageError extends Error {}
+
+function percentile(values: number[], p: number): number | undefined {
+  if (values.length === 0) return undefined;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
 
 /** "a", "a and b", "a, b and c". */
 function listing(items: string[]): string {
@@ -180,28 +195,42 @@ async function main(): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
+  const regions = options.rttMs > 0;
+  const network = regions
+    ? `a network namespace per node and for Consul, ${options.rttMs} ms RTT between them (Toxiproxy on replication, Consul and forwarding)`
+    : 'loopback: every process on 127.0.0.1';
   process.stdout.write(
     `${s.bold('litefs-forward demo')}: ${options.nodes} LiteFS nodes (Consul lease, TTL ${options.leaseTtl}), the example app on each, ` +
-      `${options.rate} writes/s to the replicas, then kill -9 of the primary.\n\n`,
+      `${options.rate} writes/s to the replicas, then kill -9 of the primary.\nNetwork: ${network}.\n\n`,
   );
   try {
     say(`starting the cluster (LiteFS, Consul, ${options.nodes} app processes)...`);
     cluster = await Cluster.start({
       nodes: options.nodes,
       lease: 'consul',
+      ...(regions ? { network: 'netns' as const, toxiproxy: { forwardPort: NETNS_APP_PORT } } : {}),
       leaseTtl: options.leaseTtl,
       dbName: 'app.db',
       signal: abort.signal,
       log: (line) => say(s.dim(line)),
-      app: (node) => ({
-        command: process.execPath,
-        args: [APP],
-        env: { LITEFS_FORWARD_SECRET: SECRET, NODE_NAME: node.name, APP_PORT: String(node.appPort), ADVERTISE_URL: `http://127.0.0.1:${node.appPort}` },
-        port: node.appPort,
-        readyPath: '/health',
-      }),
+      app: (node) => {
+        const port = regions ? NETNS_APP_PORT : node.appPort;
+        // Other nodes reach this one's forwarding endpoint through the proxy that adds the latency.
+        const advertiseUrl = node.forwardProxyUrl ?? `http://127.0.0.1:${port}`;
+        return {
+          command: process.execPath,
+          args: [APP],
+          env: { LITEFS_FORWARD_SECRET: SECRET, NODE_NAME: node.name, APP_PORT: String(port), HOST: node.address, ADVERTISE_URL: advertiseUrl },
+          port,
+          readyPath: '/health',
+        };
+      },
     });
     const liveCluster = cluster;
+    if (regions) {
+      await liveCluster.toxiproxy!.setLatency({ rttMs: options.rttMs });
+      say(`Toxiproxy: ${options.rttMs} ms round trip between nodes (${options.rttMs / 2} ms each way) on ${liveCluster.toxiproxy!.proxyNames().join(', ')}`);
+    }
     const firstPrimary = await liveCluster.primary();
     const writers: Target[] = liveCluster.nodes.filter((node) => node !== firstPrimary).map((node) => ({ name: node.name, url: node.appUrl }));
     const load = new Workload({ writers, rate: options.rate, maxInFlight: 200, requestTimeoutMs: 30_000, now });
@@ -275,7 +304,7 @@ async function main(): Promise<number> {
       if (abort.signal.aborted) return;
       const ackRate = views.reduce((sum, view) => sum + view.ackRate.perSecond(), 0);
       const header = [
-        `${s.bold(phase)}${killedAt === undefined ? '' : s.dim(` (${seconds(now() - killedAt)} since the kill)`)}`,
+        `${s.bold(phase)}${killedAt === undefined ? '' : s.dim(` (${seconds(now() - killedAt)} since the kill)`)}${s.dim(regions ? ` · ${options.rttMs} ms RTT between nodes` : ' · loopback')}`,
         `writes ${s.bold(String(load.acked.size))} acknowledged, ${ackRate.toFixed(0)}/s, ${load.inFlight} in flight, ${load.pendingRetries} to retry, ${load.errors} failed attempts`,
         s.dim(columns.map((column) => cell(column.title, column)).join(' ')),
       ];
@@ -405,6 +434,10 @@ async function main(): Promise<number> {
     line();
     line(s.bold('Summary'));
     line(`  duration                 ${seconds(now())} (the cluster started in ${seconds(readyAt)})`);
+    line(`  network                  ${network}`);
+    const waits = [...load.acked.values()].filter((ack) => ack.at < killedAt!).map((ack) => ack.at - ack.sentAt);
+    const ms = (value: number | undefined): string => (value === undefined ? '-' : `${value.toFixed(1)} ms`);
+    line(`  write latency            p50 ${ms(percentile(waits, 50))}, p99 ${ms(percentile(waits, 99))} for the ${waits.length} writes acknowledged before the kill (client → replica → primary and back)`);
     line(`  writes acknowledged      ${load.acked.size} of ${load.sent.size} sent (${load.retried} retries with the same idempotency key${unresolved > 0 ? `, ${unresolved} never acknowledged` : ''})`);
     line(`  reads                    ${reads.ok} GET /items answered, ${reads.failed} failed`);
     line(`  failover                 ${firstPrimary.name} killed at +${seconds(killedAt)} → new primary ${newPrimary ?? '?'}`);

@@ -22,6 +22,8 @@ export interface Ack {
   id: number;
   via: string;
   at: number;
+  /** When the acknowledged attempt was sent: `at - sentAt` is what the client waited for it. */
+  sentAt: number;
 }
 
 export interface NodeTally {
@@ -181,7 +183,7 @@ export class Workload {
             write.failed = false;
             this.#failedUnacked--;
           }
-          if (!this.acked.has(write.name)) this.acked.set(write.name, { id: outcome.id, via: target.name, at });
+          if (!this.acked.has(write.name)) this.acked.set(write.name, { id: outcome.id, via: target.name, at, sentAt });
           if (sentAt >= this.#markFrom) this.acksAfterMark.push({ via: target.name, sentAt, at });
           return;
         }

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Cluster, ClusterNode } from '../harness/cluster.js';
 import { sleep } from '../harness/util.js';
-import { count, Ledger, percentile, post, retryUnacknowledged, runWriters, settle, startCluster } from './support/scenario.js';
+import { count, Ledger, percentile, post, retryUnacknowledged, runWriters, settle, startCluster, watchLease } from './support/scenario.js';
 
 const RPC_TIMEOUT = 15_000;
 
@@ -140,5 +140,65 @@ describe('partitions between network namespaces', { timeout: 900_000 }, () => {
       console.log(`# (a) ${c.node}: ${lostOnOldPrimary.length} lost writes were acknowledged by the isolated old primary ${primary.name} (LiteFS discards its divergent commits when it rejoins)`);
     }
     assert.ok(replicas.every((node) => node.litefsRunning));
+  });
+
+  test('(e) the primary is cut off from Consul only, and still reaches the replicas', async () => {
+    const primary = await settle(cluster);
+    const ledger = new Ledger();
+    let phase = 'before';
+    let stop = false;
+    const writers = runWriters({ nodes: cluster.nodes, writers: 2, prefix: 'e', phase: () => phase, ledger, stop: () => stop, pauseMs: 20 });
+    const lease = watchLease(cluster);
+    await sleep(2_000);
+    phase = 'cut from consul';
+    const cutAt = Date.now();
+    cluster.cutFromConsul(primary);
+    await sleep(20_000);
+    phase = 'healed';
+    const healAt = Date.now();
+    cluster.heal();
+    // The primary's lease renewal is stuck on the cut connection until TCP retransmits it: wait for the demotion that
+    // its answer (the session is gone) brings, then keep writing through the re-election.
+    const demotedAfterHeal = (): boolean => lease.changes.some((c) => c.node === primary.name && !c.isPrimary && c.at >= cutAt);
+    while (!demotedAfterHeal() && Date.now() - healAt < 20_000) await sleep(100);
+    await sleep(3_000);
+    stop = true;
+    await writers;
+    await lease.stop();
+    const after = await settle(cluster);
+    const retry = await retryUnacknowledged(ledger, after);
+    await settle(cluster);
+    const s = (at: number | undefined): string => (at === undefined ? 'never' : `+${((at - cutAt) / 1000).toFixed(1)} s`);
+    // When the old primary acknowledged local writes after the cut, and the longest pause between two of them.
+    const local = ledger
+      .keys((e) => e.via === primary.name && e.outcome.kind === 'acked' && e.outcome.role === 'primary' && e.at >= cutAt)
+      .map((key) => ledger.outcomes.get(key)!.at)
+      .sort((a, b) => a - b);
+    const longestPause = Math.max(0, ...local.map((at, i) => at - (local[i - 1] ?? cutAt)));
+    const demoted = lease.changes.find((c) => c.node === primary.name && !c.isPrimary && c.at >= cutAt);
+    const repromoted = lease.changes.find((c) => c.isPrimary && c.at >= (demoted?.at ?? Number.POSITIVE_INFINITY));
+    const otherPrimary = lease.changes.find((c) => c.node !== primary.name && c.isPrimary && c.at >= cutAt);
+    console.log(`# (e) primary ${primary.name} -> after heal ${after.name}; callers saw:\n${ledger.summary()}`);
+    console.log(`# (e) retried ${retry.retried} unacknowledged keys with the same idempotency key, ${retry.unresolved} unresolved`);
+    console.log(
+      `# (e) timeline from the cut (heal at ${s(healAt)}): ${primary.name} acknowledged ${local.length} local writes as primary until ${s(local.at(-1))} ` +
+        `(longest pause ${longestPause} ms); Consul released its lease at ${s(lease.consul.releasedAt)}; LiteFS demoted it at ${s(demoted?.at)}, ` +
+        `then ${repromoted ? `${repromoted.node} became primary at ${s(repromoted.at)}` : 'no node became primary'}; another node primary: ${otherPrimary ? `${otherPrimary.node} at ${s(otherPrimary.at)}` : 'none'}`,
+    );
+    const cutMs = [...ledger.outcomes.values()].filter((e) => e.phase === 'cut from consul').map((e) => e.outcome);
+    const cutAcked = cutMs.filter((o) => o.kind === 'acked').length;
+    console.log(`# (e) while cut from Consul: ${cutAcked}/${cutMs.length} writes acknowledged on the first attempt`);
+    const counts = count(cluster, ledger, 'e', '(e)');
+    for (const c of counts) {
+      assert.deepEqual(c.duplicated, [], `${c.node}: duplicated rows`);
+      assert.deepEqual(c.lost, [], `${c.node}: lost acknowledged rows`);
+    }
+    assert.equal(retry.unresolved, 0, 'every write is acknowledged once retried after the heal');
+    const primaries = [...(await cluster.infos()).values()].filter((info) => info.isPrimary);
+    assert.equal(primaries.length, 1, 'exactly one primary after the heal');
+    for (const node of cluster.nodes) {
+      const outcome = await post(`${node.appUrl}/write`, { key: `e-final-${node.name}` });
+      assert.equal(outcome.kind, 'acked', `a write through ${node.name} after the heal: ${JSON.stringify(outcome)}`);
+    }
   });
 });

@@ -56,14 +56,25 @@ export async function post(url: string, body: unknown, timeoutMs = 30_000): Prom
   }
 }
 
+export interface LedgerEntry {
+  via: string;
+  outcome: Outcome;
+  phase: string;
+  at: number;
+  retry?: Outcome;
+}
+
 /** Every write a scenario attempted, by idempotency key. */
 export class Ledger {
-  /** `outcome` is what the caller saw first; `retry` is the outcome of its retry with the same key after the heal. */
-  readonly outcomes = new Map<string, { via: string; outcome: Outcome; phase: string; retry?: Outcome }>();
-  record(key: string, via: string, phase: string, outcome: Outcome): void {
-    this.outcomes.set(key, { via, outcome, phase });
+  /**
+   * `outcome` is what the caller saw first, `at` when it saw it (epoch ms); `retry` is the outcome of its retry with
+   * the same key after the heal.
+   */
+  readonly outcomes = new Map<string, LedgerEntry>();
+  record(key: string, via: string, phase: string, outcome: Outcome, at = Date.now()): void {
+    this.outcomes.set(key, { via, outcome, phase, at });
   }
-  keys(filter: (entry: { via: string; outcome: Outcome; phase: string; retry?: Outcome }) => boolean = () => true): string[] {
+  keys(filter: (entry: LedgerEntry) => boolean = () => true): string[] {
     return [...this.outcomes].filter(([, entry]) => filter(entry)).map(([key]) => key);
   }
   /** Keys acknowledged at the first attempt or on the retry. */
@@ -200,4 +211,71 @@ export function percentile(values: number[], p: number): number {
   if (values.length === 0) return Number.NaN;
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+export interface LeaseWatch {
+  /** Every primaryChange from every node's LiteFS /events, stamped when it arrived (epoch ms). */
+  readonly changes: Array<{ node: string; at: number; isPrimary: boolean; hostname: string }>;
+  /** When Consul's lease key was first seen without a session (the lock released), and by which session it was held. */
+  readonly consul: { heldBy: string | undefined; releasedAt: number | undefined; reacquiredAt: number | undefined };
+  stop(): Promise<void>;
+}
+
+/**
+ * Follows the lease from outside: every node's /events (a demotion followed by a re-acquisition can last a few ms,
+ * which polling /info misses) and, every 100 ms, who holds Consul's lease key.
+ */
+export function watchLease(cluster: Cluster): LeaseWatch {
+  const abort = new AbortController();
+  const changes: LeaseWatch['changes'] = [];
+  const consul: LeaseWatch['consul'] = { heldBy: undefined, releasedAt: undefined, reacquiredAt: undefined };
+  const follow = async (node: ClusterNode): Promise<void> => {
+    while (!abort.signal.aborted) {
+      try {
+        const response = await fetch(`${node.httpUrl}/events`, { signal: abort.signal });
+        const decoder = new TextDecoder();
+        let buffered = '';
+        const reader = response.body!.getReader();
+        for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+          const at = Date.now();
+          buffered += decoder.decode(chunk.value, { stream: true });
+          for (let newline = buffered.indexOf('\n'); newline !== -1; newline = buffered.indexOf('\n')) {
+            const line = buffered.slice(0, newline);
+            buffered = buffered.slice(newline + 1);
+            if (!line.includes('"primaryChange"')) continue;
+            const event = JSON.parse(line) as { data?: { isPrimary?: boolean; hostname?: string } };
+            changes.push({ node: node.name, at, isPrimary: event.data?.isPrimary === true, hostname: event.data?.hostname ?? '' });
+          }
+        }
+      } catch {
+        // Reconnect below, unless stopped.
+      }
+      await sleep(50);
+    }
+  };
+  const pollConsul = async (): Promise<void> => {
+    const url = `${cluster.consul!.url}/v1/kv/${cluster.leaseKey}`;
+    while (!abort.signal.aborted) {
+      try {
+        const response = await fetch(url, { signal: AbortSignal.timeout(1_000) });
+        const session = response.status === 200 ? ((await response.json()) as Array<{ Session?: string }>)[0]?.Session : undefined;
+        const now = Date.now();
+        if (consul.heldBy === undefined && session !== undefined && consul.releasedAt === undefined) consul.heldBy = session;
+        if (session === undefined && consul.heldBy !== undefined) consul.releasedAt ??= now;
+        if (session !== undefined && consul.releasedAt !== undefined) consul.reacquiredAt ??= now;
+      } catch {
+        // Consul is the driver's to reach; a slow answer is just a missed sample.
+      }
+      await sleep(100);
+    }
+  };
+  const loops = [...cluster.nodes.map(follow), pollConsul()];
+  return {
+    changes,
+    consul,
+    async stop() {
+      abort.abort();
+      await Promise.all(loops);
+    },
+  };
 }

@@ -7,7 +7,7 @@
 //   0 foundation:   errors, types, logger, config, diagnostics, util/
 //   1 parts:        detection/, wire/, sqlite/, consistency, transaction
 //   2 roles:        primary/, replica/ (the two sides of the wire)
-//   3 facade:       database
+//   3 facade:       database, transactions/ (its three transaction drivers)
 //   4 entry points: index, adapters/, middleware/, metrics/, compat/, cli/
 // So detection/, sqlite/ and wire/ never import database.ts or index.ts. A file that matches no layer fails the
 // check: place it here first. Imports within one layer are allowed; the cycle check guards them.
@@ -24,7 +24,7 @@ const LAYERS = [
   [0, /^(errors|types|logger|config|diagnostics)\.ts$|^util\//],
   [1, /^(detection|wire|sqlite)\/|^(consistency|transaction)\.ts$/],
   [2, /^(primary|replica)\//],
-  [3, /^database\.ts$/],
+  [3, /^database\.ts$|^transactions\//],
   [4, /^index\.ts$|^(adapters|middleware|metrics|compat|cli)\//],
 ];
 

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+
 import { existsSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
 import { type LiteFSForwardOptions, type ResolvedConfig, resolveConfig } from './config.js';
@@ -15,14 +15,16 @@ import { PrimaryService } from './primary/primary-service.js';
 import { EndpointServer } from './primary/endpoint-server.js';
 import { RemoteSessions } from './primary/remote-sessions.js';
 import { createRpcHandler, type RpcHandler } from './primary/rpc-handler.js';
-import { batchUnit, runScript, statementUnit, transactionControlError, writerRefusal } from './primary/units.js';
+import { batchUnit, runScript, statementUnit, writerRefusal } from './primary/units.js';
 import { type Committed, WriteQueue } from './primary/write-queue.js';
 import { isLeaseLostError } from './sqlite/errors.js';
-import { WriteSession } from './primary/write-session.js';
 import { BecamePrimary, Forwarder } from './replica/forwarder.js';
 import { RpcClient } from './replica/rpc-client.js';
 import { type Connection, executeLocal, type PreparedEntry, shapeResult, StatementCache } from './sqlite/statements.js';
 import { DatabaseTransaction, type TransactionDriver } from './transaction.js';
+import { openLocalReadDriver } from './transactions/local-read.js';
+import { openLocalWriteDriver } from './transactions/local-write.js';
+import { openRemoteDriver } from './transactions/remote.js';
 import type {
   BindParameters,
   CallOptions,
@@ -674,147 +676,47 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
   }
 
   #localReadDriver(): TransactionDriver {
-    const context = { node: this.#config.hostname };
-    const snapshot = readingLocally(() => new BetterSqlite3(this.#config.path, { readonly: true }), context);
-    snapshot.defaultSafeIntegers(this.#config.safeIntegers);
-    const cache = new StatementCache(snapshot);
-    snapshot.exec('BEGIN');
-    const end = (sql: string): void => {
-      try {
-        if (snapshot.inTransaction) snapshot.exec(sql);
-      } finally {
-        snapshot.close();
-      }
-    };
-    return {
-      location: 'local',
-      readOnly: true,
-      query: async (sql, params, mode) => {
-        const entry = readingLocally(() => cache.prepare(sql), { ...context, sql });
-        if (entry.kind === 'transaction-control') throw transactionControlError(sql);
-        return readingLocally(() => executeLocal(snapshot, entry, params, mode), { ...context, sql });
-      },
-      exec: async (sql) => {
-        snapshot.exec(sql);
-      },
-      commit: async () => end('COMMIT'),
-      rollback: async () => end('ROLLBACK'),
-    };
+    const { path, hostname, safeIntegers } = this.#config;
+    return openLocalReadDriver({ path, hostname, safeIntegers });
   }
 
-  async #localWriteDriver(options: TransactionOptions): Promise<TransactionDriver> {
-    const session = await WriteSession.begin(this.#queue, this.#writerCache, options.signal);
+  #localWriteDriver(options: TransactionOptions): Promise<TransactionDriver> {
     const { safeIntegers, transactionIdleTimeout, transactionTimeout, logger } = this.#config;
-    // The session holds the write queue: a forgotten begin() must not hold it for good.
-    let expired: LiteFSForwardError | undefined;
-    const finish = (): void => {
-      clearTimeout(idleTimer);
-      clearTimeout(totalTimer);
-      this.#localTransactions.delete(expire);
-    };
-    const expire = (reason: string): void => {
-      if (!session.open) {
-        finish();
-        return;
-      }
-      expired = new LiteFSForwardError('TRANSACTION_EXPIRED', `The transaction was rolled back: ${reason}. Nothing of it was applied; run it again, and end every begin() with commit() or rollback() (or \`await using\`).`);
-      logger.warn({ reason }, 'litefs-forward rolled back a local write transaction');
-      try {
-        session.rollback();
-      } catch {}
-      finish();
-    };
-    const idleTimer = setTimeout(() => expire(`it was idle for ${transactionIdleTimeout} ms (transactionIdleTimeout)`), transactionIdleTimeout);
-    const totalTimer = setTimeout(() => expire(`it was open for ${transactionTimeout} ms (transactionTimeout)`), transactionTimeout);
-    idleTimer.unref();
-    totalTimer.unref();
-    this.#localTransactions.add(expire);
-    const use = <T>(fn: () => T): T => {
-      if (expired !== undefined) throw expired;
-      try {
-        return fn();
-      } finally {
-        if (session.open) idleTimer.refresh();
-        else finish();
-      }
-    };
-    return {
-      location: 'local',
-      readOnly: false,
-      query: async (sql, params, mode) => use(() => shapeResult(session.query(sql, params, mode), mode, safeIntegers)),
-      exec: async (sql) => use(() => session.exec(sql)),
-      commit: async (commitOptions) => {
-        try {
-          use(() => session.commit(commitOptions.idempotencyKey === undefined ? undefined : this.#ledger, commitOptions.idempotencyKey));
-        } catch (error) {
-          if (isLeaseLostError(error, session.connection)) {
-            this.#tracker?.demote('LiteFS rejected a transaction commit');
-            throw new NotPrimaryError('LiteFS refused the commit: this node lost the primary role mid-transaction. Nothing was applied; run the transaction again.', { cause: error });
-          }
-          throw error;
-        }
-        this.#scopes.observe(this.#readTxid());
+    return openLocalWriteDriver(
+      {
+        queue: this.#queue,
+        writerCache: this.#writerCache,
+        ledger: this.#ledger,
+        safeIntegers,
+        transactionIdleTimeout,
+        transactionTimeout,
+        logger,
+        open: this.#localTransactions,
+        onLeaseLost: () => this.#tracker?.demote('LiteFS rejected a transaction commit'),
+        onCommitted: () => this.#scopes.observe(this.#readTxid()),
       },
-      // After an expiry the transaction is already rolled back: nothing is left to do.
-      rollback: async () => {
-        if (expired === undefined) use(() => session.rollback());
-      },
-    };
+      options,
+    );
   }
 
-  async #remoteDriver(options: TransactionOptions): Promise<TransactionDriver> {
-    const session = randomUUID();
-    const timeoutMs = options.timeout ?? this.#config.rpcTimeout;
-    const traceContext = (sql?: string): ForwardContext => ({ kind: 'transaction', node: this.#config.hostname, database: this.#config.databaseName, sql });
-    const beginContext = traceContext();
-    const { endpoint } = await this.#traced(beginContext, async () => {
-      const begun = await this.#forwarder!.send((remaining) => ({ op: 'tx', session, seq: 0, action: 'begin', timeoutMs: remaining }), {
-        signal: options.signal,
-        timeoutMs,
-        idempotent: true,
-      });
-      beginContext.primary = begun.endpoint.hostname;
-      return begun;
-    });
-    let seq = 0;
-    const step = async (build: (seq: number, timeoutMs: number) => Request, callOptions: CallOptions, sql?: string): Promise<{ result: unknown; txid: string | undefined }> => {
-      const mySeq = ++seq;
-      const context = { ...traceContext(sql), primary: endpoint.hostname };
-      const { response } = await this.#traced(context, async () => {
-        const sent = await this.#forwarder!.send((remaining) => build(mySeq, remaining), {
-          signal: callOptions.signal,
-          timeoutMs: callOptions.timeout ?? this.#config.rpcTimeout,
-          idempotent: true,
-          endpoint,
-          sql,
-        });
-        if (sent.response.txid !== undefined) context.txid = sent.response.txid;
-        return sent;
-      });
-      return { result: response.result, txid: response.txid };
-    };
-    const safeIntegers = this.#config.safeIntegers;
-    return {
-      location: 'remote',
-      readOnly: false,
-      query: async (sql, params, mode, callOptions) => {
-        const wireParams = encodeParams(params);
-        const { result } = await step((s, t) => ({ op: 'tx', session, seq: s, action: 'query', mode, sql, ...(wireParams ? { params: wireParams } : {}), timeoutMs: t }), callOptions, sql);
-        return shapeResult(decodeResult(result as WireResult, true), mode, safeIntegers);
+  #remoteDriver(options: TransactionOptions): Promise<TransactionDriver> {
+    const { hostname, databaseName, rpcTimeout, safeIntegers, exactlyOnce } = this.#config;
+    return openRemoteDriver(
+      {
+        forwarder: this.#forwarder!,
+        hostname,
+        databaseName,
+        rpcTimeout,
+        safeIntegers,
+        exactlyOnce,
+        traced: (context, fn) => this.#traced(context, fn),
+        onCommitted: async (txid, callOptions) => {
+          this.#counters.forwarded++;
+          await this.#afterRemoteCommit(txid, undefined, callOptions);
+        },
       },
-      exec: async (sql, callOptions) => {
-        await step((s, t) => ({ op: 'tx', session, seq: s, action: 'exec', sql, timeoutMs: t }), callOptions, sql);
-      },
-      commit: async (callOptions) => {
-        const key = callOptions.idempotencyKey ?? (this.#config.exactlyOnce ? newIdempotencyKey() : undefined);
-        const { txid } = await step((s, t) => ({ op: 'tx', session, seq: s, action: 'commit', ...(key ? { key } : {}), timeoutMs: t }), callOptions);
-        this.#counters.forwarded++;
-        await this.#afterRemoteCommit(txid, undefined, callOptions);
-      },
-      rollback: async (callOptions) => {
-        await step((s, t) => ({ op: 'tx', session, seq: s, action: 'rollback', timeoutMs: t }), callOptions);
-      },
-    };
+      options,
+    );
   }
 
   /**

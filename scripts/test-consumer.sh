@@ -55,7 +55,7 @@ for entry in "${projects[@]}"; do
   cp "$root/test/consumer/$name.mjs" smoke.mjs && "$consumer_node/node" smoke.mjs
   if [ "$name" = core ]; then cp "$root/test/consumer/missing-peers.mjs" . && "$consumer_node/node" missing-peers.mjs; fi
   cp "$root/test/consumer/$name.ts" check.ts
-  common='"strict": true, "noEmit": true, "target": "ES2023", "lib": ["ES2023", "DOM"], "types": ["node"], "skipLibCheck": false, "exactOptionalPropertyTypes": true, "noUncheckedIndexedAccess": true'
+  common='"strict": true, "noEmit": true, "target": "ES2023", "lib": ["ES2023"], "types": ["node"], "skipLibCheck": false, "exactOptionalPropertyTypes": true, "noUncheckedIndexedAccess": true'
   printf '{ "compilerOptions": { %s, "module": "nodenext", "moduleResolution": "nodenext" }, "files": ["check.ts"] }\n' "$common" >tsconfig.nodenext.json
   printf '{ "compilerOptions": { %s, "module": "esnext", "moduleResolution": "bundler" }, "files": ["check.ts"] }\n' "$common" >tsconfig.bundler.json
   for ts in 5.9 7; do

@@ -2,8 +2,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type FakeNode, startPair } from '../support/fake-cluster.js';
 
-// A write that takes the primary a while: the caller's deadline passes after the primary has started it.
-const SLOW_INSERT = `INSERT INTO payments (ref, work) VALUES (?, (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 2000000) SELECT count(*) FROM c))`;
+// A write that takes the primary about a second (4M rows; 0.7 s for 2M here): the caller's deadline passes after
+// the primary has started it. The deadline leaves time for the request to arrive and start on a loaded machine,
+// since the primary skips a queued write whose deadline has passed.
+const SLOW_INSERT = `INSERT INTO payments (ref, work) VALUES (?, (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 4000000) SELECT count(*) FROM c))`;
+const SHORT_DEADLINE_MS = 250;
 
 describe('exactly-once forwarding', () => {
   let primary: FakeNode;
@@ -19,7 +22,7 @@ describe('exactly-once forwarding', () => {
 
   test('a forced timeout after the primary committed, then a retry with the same key, leaves exactly one row', async () => {
     const key = 'payment-timeout-1';
-    await assert.rejects(replica.process.call('run', SLOW_INSERT, ['timeout-1'], { idempotencyKey: key, timeout: 50 }), (error: Error & { code?: string }) => {
+    await assert.rejects(replica.process.call('run', SLOW_INSERT, ['timeout-1'], { idempotencyKey: key, timeout: SHORT_DEADLINE_MS }), (error: Error & { code?: string }) => {
       assert.equal(error.code, 'FORWARD_TIMEOUT');
       assert.match(error.message, /may have been applied/);
       return true;
@@ -35,8 +38,8 @@ describe('exactly-once forwarding', () => {
 
   test('a retry that arrives while the first attempt is still running waits for it instead of running again', async () => {
     const key = 'payment-concurrent-1';
-    const first = replica.process.call('run', SLOW_INSERT, ['concurrent-1'], { idempotencyKey: key, timeout: 50 }).catch((error: Error) => error);
-    await new Promise((resolve) => setTimeout(resolve, 60));
+    const first = replica.process.call('run', SLOW_INSERT, ['concurrent-1'], { idempotencyKey: key, timeout: SHORT_DEADLINE_MS }).catch((error: Error) => error);
+    await new Promise((resolve) => setTimeout(resolve, SHORT_DEADLINE_MS + 50));
     const second = await replica.process.call<{ lastInsertRowid: number }>('run', SLOW_INSERT, ['concurrent-1'], { idempotencyKey: key });
     assert.equal(((await first) as Error & { code?: string }).code, 'FORWARD_TIMEOUT');
     assert.equal(count('concurrent-1'), 1n);

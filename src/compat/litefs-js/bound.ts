@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import type { LiteFSDatabase } from '../../database.js';
 import { isLiteFSForwardError } from '../../errors.js';
 import { ConsistencyGate, STALE_HEADERS, STALE_STATUS } from '../../middleware/consistency-gate.js';
-import { deleteTxCookieHeader, getTxSetCookieHeader, readTxCookie, TXID_NUM_COOKIE_NAME, toHexTxid } from './cookie.js';
+import { deleteTxCookieHeader, getTxSetCookieHeader, readTxCookie, TXID_NUM_COOKIE_NAME } from './cookie.js';
+import { formatTxid } from '../../util/txid.js';
 import type { InstanceInfo } from './files.js';
 import { getInternalInstanceDomain, getReplayResponse } from './fly.js';
 
@@ -89,7 +90,7 @@ export function createLiteFSJs(db: LiteFSDatabase, options: LiteFSJsOptions = {}
 
   const waitForUpToDateTxNumber = async (clientTxNumber: number | bigint, { timeoutMs = 500, signal }: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<boolean> => {
     try {
-      await db.waitForTxid(toHexTxid(BigInt(clientTxNumber)), { timeout: timeoutMs, ...(signal ? { signal } : {}) });
+      await db.waitForTxid(formatTxid(BigInt(clientTxNumber)), { timeout: timeoutMs, ...(signal ? { signal } : {}) });
       return true;
     } catch (error) {
       if (isLiteFSForwardError(error) && error.code === 'READ_YOUR_WRITES_TIMEOUT') return false;
@@ -110,7 +111,7 @@ export function createLiteFSJs(db: LiteFSDatabase, options: LiteFSJsOptions = {}
       if (cookie.value > current) logger.error(`User somehow had a newer tx number (${cookie.value}) than the primary instance (${current}). Deleting cookie.`);
       return { type: 'delete-cookie', setCookieHeader: deleteTxCookieHeader() };
     }
-    const outcome = await gate.wait(toHexTxid(cookie.value));
+    const outcome = await gate.wait(formatTxid(cookie.value));
     if (outcome.ok) return { type: 'delete-cookie', setCookieHeader: deleteTxCookieHeader() };
     if (stale === 'fly-replay') {
       const { primaryInstance } = await getInstanceInfo();

@@ -1,5 +1,3 @@
-import { formatTxid } from '../../util/txid.js';
-
 /** The cookie litefs-js v1 carries the client's last TXID in, as a decimal number. Kept so existing cookies still work. */
 export const TXID_NUM_COOKIE_NAME = 'txnum';
 
@@ -53,5 +51,3 @@ export function readTxCookie(cookieHeader: string | null | undefined): TxCookie 
   return { kind: 'absent' };
 }
 
-/** 16 hex digits, the form litefs-forward and LiteFS use for a TXID. */
-export const toHexTxid: (value: bigint) => string = formatTxid;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # npm run test:consumer: the package as a user gets it. Packs the build, installs the tarball into fresh
-# projects (one with only better-sqlite3, one per adapter's ORM), runs each project's imports on Node and
+# projects (one with only better-sqlite3, one per adapter's ORM, one on node:sqlite without better-sqlite3), runs each project's imports on Node and
 # compiles its strict TypeScript file with TypeScript 5.9 and 7, under `module: nodenext` and under
 # `moduleResolution: bundler`, without @types/better-sqlite3 and without skipLibCheck. Last, on Node 26 (from
 # the npm registry, see scripts/lib/node-line.sh), `npm install <tarball> better-sqlite3@latest kysely@latest`.
@@ -34,13 +34,15 @@ for ts in 5.9 7; do
   echo "== TypeScript $("$work/ts$ts/node_modules/.bin/tsc" --version)"
 done
 
-# name|packages beside the tarball and better-sqlite3 (@types/node: the API takes node:http requests and Buffers)
+# name|packages beside the tarball and better-sqlite3 (@types/node: the API takes node:http requests and Buffers);
+# node-sqlite gets no better-sqlite3.
 projects=(
   "core|@types/node"
   "kysely|@types/node kysely"
   "drizzle|@types/node drizzle-orm"
   "prisma|@types/node @prisma/client @prisma/driver-adapter-utils"
   "metrics|@types/node prom-client"
+  "node-sqlite|@types/node kysely"
 )
 consumer_node="$(node_line "${CONSUMER_NODE:-24}")/bin"
 echo "== projects on Node $("$consumer_node/node" --version)"
@@ -50,7 +52,9 @@ for entry in "${projects[@]}"; do
   dir="$work/$name"
   mkdir -p "$dir" && cd "$dir"
   printf '{ "name": "consumer-%s", "private": true, "type": "module" }\n' "$name" >package.json
-  PATH="$consumer_node:$PATH" npm_config_nodedir="${consumer_node%/bin}" npm install "${npm_flags[@]}" "$tarball" better-sqlite3@13 "${packages[@]}" >/dev/null
+  sqlite_driver=(better-sqlite3@13)
+  [ "$name" = node-sqlite ] && sqlite_driver=()
+  PATH="$consumer_node:$PATH" npm_config_nodedir="${consumer_node%/bin}" npm install "${npm_flags[@]}" "$tarball" "${sqlite_driver[@]}" "${packages[@]}" >/dev/null
   if [ -d node_modules/@types/better-sqlite3 ]; then echo "$name: @types/better-sqlite3 got installed" >&2; exit 1; fi
   cp "$root/test/consumer/$name.mjs" smoke.mjs && "$consumer_node/node" smoke.mjs
   if [ "$name" = core ]; then cp "$root/test/consumer/missing-peers.mjs" . && "$consumer_node/node" missing-peers.mjs; fi

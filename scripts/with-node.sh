@@ -13,7 +13,7 @@ shift
 entry=""
 for line in "${NODE_LINES[@]}"; do [ "${line%%|*}" = "$major" ] && entry="$line"; done
 [ -n "$entry" ] || { echo "with-node.sh: Node $major is not in NODE_LINES (scripts/lib/node-line.sh)" >&2; exit 2; }
-IFS='|' read -r _ sqlite kyselys <<<"$entry"
+IFS='|' read -r _ sqlite kyselys _ <<<"$entry"
 node_dir="$(node_line "$major")"
 work="$(work_dir litefs-forward-node"$major" "${WITH_NODE_WORK:-}")"
 dir="$work/project"

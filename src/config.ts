@@ -6,6 +6,9 @@ import { type Logger, silentLogger } from './logger.js';
 export const MODES = ['auto', 'litefs', 'local'] as const;
 export type Mode = (typeof MODES)[number];
 
+export const DRIVER_NAMES = ['better-sqlite3', 'node:sqlite'] as const;
+export type DriverName = (typeof DRIVER_NAMES)[number];
+
 export interface GroupCommitOptions {
   /** Most calls committed in one SQLite transaction. Default 64. */
   maxSize?: number;
@@ -46,6 +49,11 @@ export interface LiteFSForwardOptions {
   secret?: string | Uint8Array;
   /** A pino-compatible logger. Silent by default. */
   logger?: Logger;
+  /**
+   * The SQLite binding: `better-sqlite3` (the default, an optional peer dependency) or `node:sqlite`, built into
+   * Node 24 and later, for an app with no native dependency. Both behave alike; run the same one on every node.
+   */
+  driver?: DriverName;
   /** Return INTEGER values as bigint, like better-sqlite3's `safeIntegers(true)`. Default false. */
   safeIntegers?: boolean;
   /** Wait for forwarded writes to replicate to this node before returning. Default true. */
@@ -102,6 +110,7 @@ export interface ResolvedConfig {
   readonly listen: { host: string; port: number } | false;
   readonly secret: Buffer | undefined;
   readonly logger: Logger;
+  readonly driver: DriverName;
   readonly safeIntegers: boolean;
   readonly readYourWrites: boolean;
   readonly readYourWritesTimeout: number;
@@ -173,6 +182,10 @@ const OPTIONS = {
   listen: (value, options) => resolveListen(value, options.advertiseUrl === undefined ? undefined : httpUrl('advertiseUrl', options.advertiseUrl)),
   secret: (value) => (value === undefined ? undefined : secretBytes(value)),
   logger: (value) => resolveLogger(value),
+  driver: (value = 'better-sqlite3') => {
+    if (!(DRIVER_NAMES as readonly unknown[]).includes(value)) throw new ConfigError('driver', value, `one of ${DRIVER_NAMES.join(', ')}`);
+    return value;
+  },
   safeIntegers: (value = false) => bool('safeIntegers', value),
   readYourWrites: (value = DEFAULTS.readYourWrites) => bool('readYourWrites', value),
   readYourWritesTimeout: (value = DEFAULTS.readYourWritesTimeout) => duration('readYourWritesTimeout', value, 0),

@@ -1,15 +1,23 @@
 
 import { existsSync } from 'node:fs';
-import BetterSqlite3 from 'better-sqlite3';
 import { type LiteFSForwardOptions, type ResolvedConfig, resolveConfig } from './config.js';
 import { ConsistencyScopes, WriteScope } from './consistency.js';
-import { isLiteFSMount, readLagFile, readPositionFile } from './detection/litefs-files.js';
+import { isLiteFSMount, type Position, readLagFile } from './detection/litefs-files.js';
 import { isMountUnavailableError, readingLocally } from './detection/mount-errors.js';
 import { PrimaryTracker } from './detection/primary-tracker.js';
 import { AddressBook } from './detection/address-book.js';
-import { ReplicationPosition } from './detection/replication-position.js';
-import { closeChannel, type ForwardContext, forwardChannel, openChannel, type RoleChangeEvent, roleChangeChannel } from './diagnostics.js';
-import { DatabaseUnavailableError, LiteFSForwardError, NotPrimaryError, ReadYourWritesTimeoutError } from './errors.js';
+import { ReplicationPosition, type WaitOutcome } from './detection/replication-position.js';
+import {
+  closeChannel,
+  type ForwardContext,
+  forwardChannel,
+  type LineageChangeEvent,
+  lineageChangeChannel,
+  openChannel,
+  type RoleChangeEvent,
+  roleChangeChannel,
+} from './diagnostics.js';
+import { DatabaseUnavailableError, LineageChangedError, LiteFSForwardError, NotPrimaryError, ReadYourWritesTimeoutError } from './errors.js';
 import { ExactlyOnceLedger } from './primary/ledger.js';
 import { PrimaryService } from './primary/primary-service.js';
 import { EndpointServer } from './primary/endpoint-server.js';
@@ -17,6 +25,8 @@ import { RemoteSessions } from './primary/remote-sessions.js';
 import { createRpcHandler, type RpcHandler } from './primary/rpc-handler.js';
 import { batchUnit, runScript, statementUnit, writerRefusal } from './primary/units.js';
 import { type Committed, WriteQueue } from './primary/write-queue.js';
+import type { SqliteDriver } from './sqlite/driver-types.js';
+import { loadDriver } from './sqlite/drivers/index.js';
 import { isLeaseLostError } from './sqlite/errors.js';
 import { BecamePrimary, Forwarder } from './replica/forwarder.js';
 import { RpcClient } from './replica/rpc-client.js';
@@ -52,6 +62,7 @@ import type { Request, StatementMode } from './wire/protocol.js';
  */
 export class LiteFSDatabase implements Queryable, AsyncDisposable {
   readonly #config: ResolvedConfig;
+  readonly #driver: SqliteDriver;
   readonly #mode: 'litefs' | 'local';
   #reader: Connection;
   readonly #readerCache: StatementCache;
@@ -73,24 +84,23 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
   #closing: Promise<void> | undefined;
   /** Local write transactions still open, each with the function that rolls it back (on close). */
   readonly #localTransactions = new Set<(reason: string) => void>();
-  #counters = { inFlight: 0, forwarded: 0, failed: 0 };
+  #counters = { inFlight: 0, forwarded: 0, failed: 0, resent: 0 };
 
   /** Use `openDatabase()`. */
-  private constructor(config: ResolvedConfig, mode: 'litefs' | 'local', tracker: PrimaryTracker | undefined, position: ReplicationPosition | undefined) {
+  private constructor(
+    config: ResolvedConfig,
+    driver: SqliteDriver,
+    mode: 'litefs' | 'local',
+    tracker: PrimaryTracker | undefined,
+    position: ReplicationPosition | undefined,
+  ) {
     this.#config = config;
+    this.#driver = driver;
     this.#mode = mode;
     this.#tracker = tracker;
     this.#position = position;
-    this.#reader = new BetterSqlite3(config.path);
-    try {
-      this.#reader.defaultSafeIntegers(config.safeIntegers);
-      this.#writer = new BetterSqlite3(config.path, { timeout: 0 });
-    } catch (error) {
-      this.#reader.close();
-      throw error;
-    }
+    [this.#reader, this.#writer] = this.#openConnections();
     this.#readerCache = new StatementCache(this.#reader);
-    this.#writer.defaultSafeIntegers(true);
     this.#writerCache = new StatementCache(this.#writer);
     this.#addressBook = new AddressBook(config.tableName);
     this.#ledger = new ExactlyOnceLedger(config.tableName);
@@ -99,7 +109,7 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
       maxGroupSize: config.groupCommit.maxSize,
       maxGroupWaitMs: config.groupCommit.maxWaitMs,
       ledger: config.exactlyOnce ? this.#ledger : undefined,
-      readTxid: () => this.#readTxid(),
+      readPosition: () => this.#readPosition(),
       onLeaseLost: (error) => this.#tracker?.demote(`LiteFS rejected a write (${(error as { code?: string }).code})`),
       logger: config.logger,
     });
@@ -110,17 +120,17 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
       idleTimeoutMs: config.transactionIdleTimeout,
       totalTimeoutMs: config.transactionTimeout,
       maxSessions: config.limits.maxRemoteTransactions,
-      readTxid: () => this.#readTxid(),
       logger: config.logger,
     });
     if (mode === 'litefs') {
-      this.#client = new RpcClient({ secret: config.secret!, hostname: config.hostname, databaseName: config.databaseName });
+      this.#client = new RpcClient({ secret: config.secret!, hostname: config.hostname, databaseName: config.databaseName, sqliteError: driver.SqliteError });
       this.#forwarder = new Forwarder(tracker!, this.#client, config.hostname);
     }
   }
 
   static async open(options: LiteFSForwardOptions): Promise<LiteFSDatabase> {
     const config = resolveConfig(options);
+    const driver = await loadDriver(config.driver);
     const mode = config.mode === 'auto' ? ((await isLiteFSMount(config.mountDir)) ? 'litefs' : 'local') : config.mode;
     if (mode === 'litefs' && (config.secret === undefined || config.advertiseUrl === undefined)) {
       // `auto` found a mount, but forwarding cannot be set up without these; the same rule as `mode: 'litefs'`.
@@ -130,7 +140,13 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
     let position: ReplicationPosition | undefined;
     let database: LiteFSDatabase | undefined;
     if (mode === 'litefs') {
-      position = new ReplicationPosition(config.path);
+      position = new ReplicationPosition(config.path, (change) => {
+        config.logger.warn(
+          { from: change.from, to: change.to, reason: change.reason },
+          "litefs-forward: this node's LiteFS moved to another lineage (a failover to a node that was behind); TXIDs before it name other transactions now",
+        );
+        if (lineageChangeChannel.hasSubscribers) lineageChangeChannel.publish({ node: config.hostname, database: config.databaseName, ...change } satisfies LineageChangeEvent);
+      });
       const pos = position;
       tracker = new PrimaryTracker(config, {
         readTrackingRow: () => (database === undefined ? undefined : database.#addressBook.read(database.#reader)),
@@ -138,7 +154,7 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
           if (database !== undefined) database.#onRoleChange(change);
         },
         onTx: (event) => {
-          if (event.db === config.databaseName) pos.advance(event.txid);
+          if (event.db === config.databaseName) pos.advance(event.txid, event.checksum);
         },
         onEventStreamChange: (connected) => {
           pos.eventsConnected = connected;
@@ -158,7 +174,7 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
       config.logger.info({ path: config.path, mountDir: config.mountDir }, 'litefs-forward: no LiteFS mount found; running locally without forwarding');
     }
     try {
-      database = new LiteFSDatabase(config, mode, tracker, position);
+      database = new LiteFSDatabase(config, driver, mode, tracker, position);
     } catch (error) {
       await tracker?.close();
       position?.close();
@@ -236,7 +252,7 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
       {
         kind: 'exec',
         sql,
-        local: (key, signal) => runScript(this.#queue, this.#ledger, sql, key, signal, () => this.#readTxid()),
+        local: (key, signal) => runScript(this.#queue, this.#ledger, sql, key, signal),
         request: (key, timeoutMs) => ({ op: 'exec', sql, ...(key ? { key } : {}), timeoutMs }),
         decode: () => null,
       },
@@ -354,8 +370,12 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
       status.primary = rpcUrl === undefined ? { hostname: primaryHostname } : { hostname: primaryHostname, rpcUrl };
     }
     if (tracker?.lastChange) status.lastChange = tracker.lastChange;
-    const txid = this.txid;
-    if (txid !== undefined) status.txid = txid;
+    const position = this.#position?.currentPosition();
+    if (position !== undefined) {
+      status.txid = position.txid;
+      if (position.checksum !== undefined) status.checksum = position.checksum;
+    }
+    if (this.#position !== undefined) status.lineageChanges = this.#position.lineageChanges;
     if (this.#mode === 'litefs') {
       const lag = await readLagFile(this.#config.mountDir);
       if (lag !== undefined) status.lagMs = lag;
@@ -385,7 +405,7 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
         // A closing primary takes no new work: replicas retry, and their retry finds the next primary.
         isPrimary: () => this.role === 'primary' && this.#closing === undefined,
         knownPrimary: () => this.#tracker?.primaryHostname,
-        readTxid: () => this.#readTxid(),
+        readPosition: () => this.#readPosition(),
         status: () => this.status(),
       });
       this.#handler = createRpcHandler({
@@ -462,6 +482,24 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
     return committed.value;
   }
 
+  /**
+   * The shared reader, with the caller's integer mode, and the writer: no busy wait, since the write queue is its
+   * only user, and integers lossless for the wire and the ledger.
+   */
+  #openConnections(): [reader: Connection, writer: Connection] {
+    const { path, safeIntegers } = this.#config;
+    const reader = this.#driver.open(path);
+    try {
+      reader.defaultSafeIntegers(safeIntegers);
+      const writer = this.#driver.open(path, { timeout: 0 });
+      writer.defaultSafeIntegers(true);
+      return [reader, writer];
+    } catch (error) {
+      reader.close();
+      throw error;
+    }
+  }
+
   /** Reopens both connections between writes, so that a remounted LiteFS is read and written again. */
   async #reopenConnections(): Promise<void> {
     if (this.#closing !== undefined) return;
@@ -473,10 +511,7 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
     }
     try {
       const config = this.#config;
-      const reader = new BetterSqlite3(config.path);
-      reader.defaultSafeIntegers(config.safeIntegers);
-      const writer = new BetterSqlite3(config.path, { timeout: 0 });
-      writer.defaultSafeIntegers(true);
+      const [reader, writer] = this.#openConnections();
       const [oldReader, oldWriter] = [this.#reader, this.#writer];
       this.#reader = reader;
       this.#writer = writer;
@@ -522,10 +557,13 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
   }
 
   #readTxid(): string | undefined {
+    return this.#readPosition()?.txid;
+  }
+
+  /** This node's position from the `-pos` file, read right after a commit on the writer's turn. */
+  #readPosition(): Position | undefined {
     if (this.#mode !== 'litefs') return undefined;
-    const txid = readPositionFile(this.#config.path);
-    if (txid !== undefined) this.#position?.advance(txid);
-    return txid;
+    return this.#position?.currentPosition();
   }
 
   #trackedUrl(): string | undefined {
@@ -620,21 +658,31 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
     options: CallOptions,
   ): Promise<T> {
     const context: ForwardContext = { kind: call.kind, node: this.#config.hostname, database: this.#config.databaseName, sql: call.sql };
+    const sentAt = Date.now();
+    const deadline = sentAt + (options.timeout ?? this.#config.rpcTimeout);
     // Becoming primary mid-call is an outcome, not a failure: the trace ends there, and the call runs locally.
     const outcome = await this.#traced(context, async () => {
       try {
-        const { response, endpoint } = await this.#forwarder!.send((timeoutMs) => call.request(key, timeoutMs), {
-          signal: options.signal,
-          timeoutMs: options.timeout ?? this.#config.rpcTimeout,
-          idempotent: key !== undefined,
-          sql: call.sql,
-        });
-        context.primary = endpoint.hostname;
-        const value = call.decode(response.result);
-        await this.#afterRemoteCommit(response.txid, value, options);
-        if (response.txid !== undefined) context.txid = response.txid;
-        this.#counters.forwarded++;
-        return { value };
+        for (;;) {
+          const { response, endpoint } = await this.#forwarder!.send((timeoutMs) => call.request(key, timeoutMs), {
+            signal: options.signal,
+            timeoutMs: Math.max(1, deadline - Date.now()),
+            idempotent: key !== undefined,
+            sql: call.sql,
+          });
+          context.primary = endpoint.hostname;
+          const value = call.decode(response.result);
+          if (response.txid !== undefined) context.txid = response.txid;
+          if (await this.#afterRemoteCommit(response.txid, response.checksum, value, options, { key, sentAt })) {
+            this.#counters.forwarded++;
+            return { value };
+          }
+          // Acknowledged, then lost with a failover. The primary now in charge lost the write's ledger row with
+          // it, so the same key applies the write there exactly once.
+          this.#counters.resent++;
+          this.#config.logger.warn({ txid: response.txid, idempotencyKey: key }, 'litefs-forward: an acknowledged write was lost in a failover; sending it again under its key');
+          if (Date.now() >= deadline) throw new LineageChangedError(response.txid!, { node: this.#config.hostname, primary: endpoint.hostname, ...(key ? { idempotencyKey: key } : {}) });
+        }
       } catch (error) {
         if (error instanceof BecamePrimary) return BECAME_PRIMARY;
         this.#counters.failed++;
@@ -663,21 +711,59 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
     return forwardChannel.hasSubscribers ? forwardChannel.tracePromise(run, context) : run();
   }
 
-  async #afterRemoteCommit(txid: string | undefined, value: unknown, options: CallOptions): Promise<void> {
-    if (txid === undefined) return;
-    this.#scopes.observe(txid);
-    if (!(options.readYourWrites ?? this.#config.readYourWrites) || this.#position === undefined) return;
+  /**
+   * Read-your-writes with a verified acknowledgement: waits until this node holds the commit the primary answered
+   * with (same TXID, same checksum). True when it does, or when no wait was asked for. False when the commit is not
+   * on this node's lineage and the call can safely go again under `resend.key`; LINEAGE_CHANGED when it cannot.
+   */
+  async #afterRemoteCommit(
+    txid: string | undefined,
+    checksum: string | undefined,
+    value: unknown,
+    options: CallOptions,
+    resend: { key: string | undefined; sentAt: number } | undefined,
+  ): Promise<boolean> {
+    if (txid === undefined) return true;
+    if (!(options.readYourWrites ?? this.#config.readYourWrites) || this.#position === undefined) {
+      this.#scopes.observe(txid);
+      return true;
+    }
+    let outcome: WaitOutcome;
     try {
-      await this.#position.waitFor(txid, this.#config.readYourWritesTimeout, value, options.signal);
+      outcome = await this.#position.waitFor(txid, this.#config.readYourWritesTimeout, value, options.signal, checksum);
     } catch (error) {
-      if (error instanceof ReadYourWritesTimeoutError) this.#config.logger.warn({ txid, timeoutMs: this.#config.readYourWritesTimeout }, 'read-your-writes wait timed out');
+      if (error instanceof ReadYourWritesTimeoutError) {
+        // Committed on the primary, not here yet: later reads in this scope still wait for it.
+        this.#scopes.observe(txid);
+        this.#config.logger.warn({ txid, timeoutMs: this.#config.readYourWritesTimeout }, 'read-your-writes wait timed out');
+      }
+      // Another transaction holds that TXID here: the write was lost. With a key it goes again (its row went too).
+      if (error instanceof LineageChangedError && resend?.key !== undefined && this.#config.exactlyOnce) return false;
+      if (error instanceof LineageChangedError) throw new LineageChangedError(txid, { node: this.#config.hostname, ...(resend?.key ? { idempotencyKey: resend.key } : {}) });
       throw error;
+    }
+    if (outcome === 'reached' && resend?.key !== undefined && this.#config.exactlyOnce && !this.#holdsLedgerRow(resend.key, resend.sentAt)) return false;
+    this.#scopes.observe(txid);
+    return true;
+  }
+
+  /**
+   * Whether this node holds the write recorded under `key`, for when the checksum cannot tell (a snapshot restore
+   * skipped the TXID). The row commits with the write, so its absence means the write is not here, unless the
+   * primary's purge could already have removed it: then the answer is yes, since a resend could apply it twice.
+   */
+  #holdsLedgerRow(key: string, sentAt: number): boolean {
+    if (Date.now() - sentAt >= this.#config.idempotencyWindow - this.#config.maxClockSkew) return true;
+    try {
+      return this.#ledger.lookup(this.#reader, key) !== undefined;
+    } catch {
+      return true;
     }
   }
 
   #localReadDriver(): TransactionDriver {
     const { path, hostname, safeIntegers } = this.#config;
-    return openLocalReadDriver({ path, hostname, safeIntegers });
+    return openLocalReadDriver({ path, hostname, safeIntegers, driver: this.#driver });
   }
 
   #localWriteDriver(options: TransactionOptions): Promise<TransactionDriver> {
@@ -710,9 +796,10 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
         safeIntegers,
         exactlyOnce,
         traced: (context, fn) => this.#traced(context, fn),
-        onCommitted: async (txid, callOptions) => {
+        onCommitted: async (txid, checksum, callOptions) => {
           this.#counters.forwarded++;
-          await this.#afterRemoteCommit(txid, undefined, callOptions);
+          // A transaction cannot go again by itself: a lost commit is LINEAGE_CHANGED to the caller.
+          await this.#afterRemoteCommit(txid, checksum, undefined, callOptions, undefined);
         },
       },
       options,

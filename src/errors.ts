@@ -12,6 +12,7 @@ export const ERROR_CODES = [
   'TRANSACTION_EXPIRED',
   'TRANSACTION_CLOSED',
   'READ_YOUR_WRITES_TIMEOUT',
+  'LINEAGE_CHANGED',
   'ABORTED',
   'CLOSED',
   'DATABASE_UNAVAILABLE',
@@ -106,6 +107,24 @@ export class UnauthorizedError extends LiteFSForwardError {
       `The primary refused the request: ${reason}. Check that every node has the same \`secret\` and synchronized clocks.`,
       context,
     );
+  }
+}
+
+/**
+ * This node holds another transaction at the TXID a write was acknowledged at: the cluster failed over to a node
+ * that did not have the write, and LiteFS discarded it and reused the number.
+ */
+export class LineageChangedError extends LiteFSForwardError {
+  readonly txid: string;
+  constructor(txid: string, context?: ErrorContext) {
+    super(
+      'LINEAGE_CHANGED',
+      `The primary acknowledged the write at TXID ${txid}, but this node now holds a different transaction at that TXID: ` +
+        'the cluster failed over to a node that did not have the write, and LiteFS discarded it. The write is not in the database. ' +
+        'A write with an idempotency key is sent again to the new primary by litefs-forward; without one, run it again if it still applies.',
+      context,
+    );
+    this.txid = txid;
   }
 }
 

@@ -1,7 +1,8 @@
 export { openDatabase, LiteFSDatabase } from './database.js';
 export { WriteScope } from './consistency.js';
 export { DEFAULTS, MODES } from './config.js';
-export type { LiteFSForwardOptions, GroupCommitOptions, Mode } from './config.js';
+export type { DriverName, LiteFSForwardOptions, GroupCommitOptions, Mode } from './config.js';
+export { SqliteError } from './sqlite/errors.js';
 export {
   ERROR_CODES,
   LiteFSForwardError,

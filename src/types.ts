@@ -95,9 +95,17 @@ export interface Status {
   lastChange?: { from: Role; to: Role; at: string; reason: string };
   /** This node's replication position (hex TXID), when LiteFS reports one. */
   txid?: string;
+  /** LiteFS's post-apply checksum at that TXID: with it, the position names one transaction on one lineage. */
+  checksum?: string;
+  /**
+   * Lineage changes seen since this instance opened: this node's LiteFS moved to another history (a failover to a
+   * node that was behind), and TXIDs before it name other transactions now.
+   */
+  lineageChanges?: number;
   /** Milliseconds since this node last heard from the primary, from LiteFS's `.lag` file. */
   lagMs?: number;
-  forwarding: { inFlight: number; forwarded: number; failed: number; sessions: number };
+  /** `resent`: acknowledged writes lost in a failover and sent again under their key. */
+  forwarding: { inFlight: number; forwarded: number; failed: number; resent: number; sessions: number };
 }
 
 export interface RoleChange {

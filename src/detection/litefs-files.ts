@@ -13,18 +13,30 @@ export async function readPrimaryFile(path: string): Promise<string | undefined>
 }
 
 // `%016x/%016x`: the TXID (see util/txid.ts), then the post-apply checksum.
-const POS_PATTERN = /^([0-9a-f]{16})\/[0-9a-f]{16}\s*$/;
+const POS_PATTERN = /^([0-9a-f]{16})\/([0-9a-f]{16})\s*$/;
+
+/** A replication position: the TXID and LiteFS's post-apply checksum, which tells two same-numbered TXIDs apart. */
+export interface Position {
+  readonly txid: string;
+  readonly checksum: string | undefined;
+}
+
+/** The database's position from `<db>-pos`, TXID and checksum. Synchronous, for the same reason as below. */
+export function readPosition(databasePath: string): Position | undefined {
+  try {
+    const match = POS_PATTERN.exec(readFileSync(`${databasePath}-pos`, 'latin1'));
+    return match === null ? undefined : { txid: match[1]!, checksum: match[2]! };
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * The database's replication position from `<db>-pos` (`%016x/%016x`), as a 16-digit hex TXID. Read synchronously
  * because it is called right after a commit, on the writer's turn, where an await would let others in.
  */
 export function readPositionFile(databasePath: string): string | undefined {
-  try {
-    return POS_PATTERN.exec(readFileSync(`${databasePath}-pos`, 'latin1'))?.[1];
-  } catch {
-    return undefined;
-  }
+  return readPosition(databasePath)?.txid;
 }
 
 /** Milliseconds since this node last heard from the primary, from LiteFS's `.lag` file. */

@@ -7,6 +7,7 @@ import type { ExactlyOnceLedger } from './ledger.js';
 import type { RemoteSessions, SessionAnswer } from './remote-sessions.js';
 import { batchUnit, runScript, statementUnit } from './units.js';
 import type { Committed, WriteQueue } from './write-queue.js';
+import type { Position } from '../detection/litefs-files.js';
 
 export interface PrimaryServiceDeps {
   queue: WriteQueue;
@@ -16,7 +17,7 @@ export interface PrimaryServiceDeps {
   exactlyOnce: boolean;
   isPrimary(): boolean;
   knownPrimary(): string | undefined;
-  readTxid(): string | undefined;
+  readPosition(): Position | undefined;
   status(): unknown;
 }
 
@@ -69,12 +70,12 @@ export class PrimaryService {
   }
 
   async #script(sql: string, key: string | undefined, signal: AbortSignal): Promise<Response> {
-    const committed = await runScript(this.#deps.queue, this.#deps.ledger, sql, key, signal, this.#deps.readTxid);
+    const committed = await runScript(this.#deps.queue, this.#deps.ledger, sql, key, signal);
     return answer(committed, null);
   }
 
   async #transactionStep(request: Extract<Request, { op: 'tx' }>, signal: AbortSignal): Promise<Response> {
-    const { sessions, exactlyOnce, readTxid } = this.#deps;
+    const { sessions, exactlyOnce, readPosition } = this.#deps;
     if (request.action === 'begin') {
       await sessions.begin(request.session, signal);
       return { ok: true, session: request.session };
@@ -87,13 +88,13 @@ export class PrimaryService {
       // The session is gone, but its commit may have landed before (here, or on a primary that since failed over).
       if (request.action !== 'commit' || request.key === undefined || !exactlyOnce || (error as LiteFSForwardError).code !== 'TRANSACTION_EXPIRED') throw error;
       if (!(await this.#isRecorded(request.key, signal))) throw error;
-      return { ok: true, result: null, ...(readTxid() === undefined ? {} : { txid: readTxid() }) };
+      return { ok: true, result: null, ...positionFields(readPosition()) };
     }
-    return { ok: true, result: result.result ?? null, ...(result.txid === undefined ? {} : { txid: result.txid }) };
+    return { ok: true, result: result.result ?? null, ...positionFields(result.position) };
   }
 
   #step(request: Exclude<Extract<Request, { op: 'tx' }>, { action: 'begin' }>, end: 'commit' | 'rollback' | undefined): SessionAnswer {
-    const { sessions, ledger, exactlyOnce, readTxid } = this.#deps;
+    const { sessions, ledger, exactlyOnce, readPosition } = this.#deps;
     return sessions.step(request.session, request.seq, end, (session) => {
       switch (request.action) {
         case 'query':
@@ -103,7 +104,7 @@ export class PrimaryService {
           return { result: null };
         case 'commit':
           session.commit(exactlyOnce ? ledger : undefined, request.key);
-          return { result: null, txid: readTxid() };
+          return { result: null, position: readPosition() };
         case 'rollback':
           session.rollback();
           return { result: null };
@@ -122,5 +123,11 @@ export class PrimaryService {
 }
 
 function answer<T>(committed: Committed<T>, result: Exclude<Response, { ok: false }>['result']): Response {
-  return committed.txid === undefined ? { ok: true, result } : { ok: true, result, txid: committed.txid };
+  return { ok: true, result, ...positionFields(committed) };
+}
+
+/** The commit's position in the answer: the TXID to wait for, and the checksum that says which transaction it is. */
+function positionFields(position: { txid?: string | undefined; checksum?: string | undefined } | undefined): { txid?: string; checksum?: string } {
+  if (position?.txid === undefined) return {};
+  return position.checksum === undefined ? { txid: position.txid } : { txid: position.txid, checksum: position.checksum };
 }

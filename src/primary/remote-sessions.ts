@@ -4,10 +4,11 @@ import type { StatementCache } from '../sqlite/statements.js';
 import type { WireResult } from '../wire/codec.js';
 import type { IdempotencyLedger, WriteQueue } from './write-queue.js';
 import { WriteSession } from './write-session.js';
+import type { Position } from '../detection/litefs-files.js';
 
 export interface SessionAnswer {
   result?: WireResult | null;
-  txid?: string | undefined;
+  position?: Position | undefined;
 }
 
 interface RemoteSession {
@@ -28,7 +29,6 @@ export interface RemoteSessionOptions {
   totalTimeoutMs: number;
   /** Sessions open or waiting to begin at once; a begin beyond it is refused (OVERLOADED). */
   maxSessions?: number;
-  readTxid(): string | undefined;
   logger: Logger;
 }
 

@@ -111,7 +111,6 @@ export function runScript(
   sql: string,
   key: string | undefined,
   signal: AbortSignal | undefined,
-  _readTxid: () => string | undefined,
 ): Promise<Committed<null>> {
   return queue.submit(scriptUnit(sql, key), signal);
 }

@@ -3,6 +3,7 @@ import type { Logger } from '../logger.js';
 import type { Connection } from '../sqlite/statements.js';
 import { isBusyError, isLeaseLostError } from '../sqlite/errors.js';
 import { abortError, backoffDelay } from '../util/abort.js';
+import type { Position } from '../detection/litefs-files.js';
 
 /** One caller's write: it runs inside a SAVEPOINT of a shared transaction, so its failure touches nothing else. */
 export interface WriteUnit<T> {
@@ -17,6 +18,8 @@ export interface Committed<T> {
   value: T;
   /** The LiteFS TXID of the commit that made this write durable, when LiteFS reports positions. */
   txid: string | undefined;
+  /** LiteFS's post-apply checksum at that TXID: which transaction the number names. */
+  checksum?: string | undefined;
   /** True when the key was already recorded and the write did not run again. */
   replayed: boolean;
 }
@@ -38,7 +41,7 @@ export interface WriteQueueOptions {
   maxGroupSize: number;
   maxGroupWaitMs: number;
   ledger?: IdempotencyLedger | undefined;
-  readTxid(): string | undefined;
+  readPosition(): Position | undefined;
   /** Called when LiteFS refused a write: this node is not primary any more. */
   onLeaseLost(error: unknown): void;
   logger: Logger;
@@ -312,10 +315,10 @@ export class WriteQueue {
       this.#failAll(group, error);
       return 'done';
     }
-    const txid = this.#options.readTxid();
+    const { txid, checksum } = this.#options.readPosition() ?? {};
     group.forEach((entry, index) => {
       const outcome = outcomes[index]!;
-      if (outcome.ok) entry.resolve({ value: outcome.value, txid, replayed: outcome.replayed });
+      if (outcome.ok) entry.resolve({ value: outcome.value, txid, checksum, replayed: outcome.replayed });
       else entry.reject(outcome.error);
     });
     return 'done';
@@ -327,13 +330,13 @@ export class WriteQueue {
    * had not failed goes back to the queue, which is safe because its write was undone.
    */
   #groupRolledBack(group: Extract<Pending, { kind: 'unit' }>[], outcomes: Outcome[], index: number, error: unknown): void {
-    const txid = this.#options.readTxid();
+    const { txid, checksum } = this.#options.readPosition() ?? {};
     const requeue: Extract<Pending, { kind: 'unit' }>[] = [];
     for (let earlier = 0; earlier < index; earlier++) {
       const entry = group[earlier]!;
       const outcome = outcomes[earlier]!;
       if (!outcome.ok) entry.reject(outcome.error);
-      else if (outcome.replayed) entry.resolve({ value: outcome.value, txid, replayed: true });
+      else if (outcome.replayed) entry.resolve({ value: outcome.value, txid, checksum, replayed: true });
       else requeue.push(entry);
     }
     this.#pending.unshift(...requeue, ...group.slice(index + 1));
@@ -347,7 +350,7 @@ export class WriteQueue {
    */
   #groupEnded(group: Extract<Pending, { kind: 'unit' }>[], outcomes: Outcome[], index: number): void {
     const { connection, ledger } = this.#options;
-    const txid = this.#options.readTxid();
+    const { txid, checksum } = this.#options.readPosition() ?? {};
     const offender = group[index]!;
     this.#pending.unshift(...group.slice(index + 1));
     offender.reject(
@@ -365,7 +368,7 @@ export class WriteQueue {
         continue;
       }
       if (outcome.replayed) {
-        entry.resolve({ value: outcome.value, txid, replayed: true });
+        entry.resolve({ value: outcome.value, txid, checksum, replayed: true });
         continue;
       }
       const { key } = entry.unit;
@@ -374,7 +377,7 @@ export class WriteQueue {
         recorded = key !== undefined && ledger !== undefined ? ledger.lookup(connection, key) : undefined;
       } catch {}
       if (recorded !== undefined) {
-        entry.resolve({ value: outcome.value, txid, replayed: false });
+        entry.resolve({ value: outcome.value, txid, checksum, replayed: false });
       } else if (key !== undefined && ledger !== undefined) {
         // Recorded in the same savepoint as its write: absent means rolled back, so it is safe to run again.
         this.#pending.unshift(entry);

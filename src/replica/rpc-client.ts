@@ -2,8 +2,10 @@ import { createHash } from 'node:crypto';
 import { Agent, type IncomingMessage, request } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { ERROR_CODES, type ErrorCode, type ErrorContext, LiteFSForwardError, NotPrimaryError, UnauthorizedError } from '../errors.js';
-import { toSqliteError } from '../sqlite/errors.js';
+import type { SqliteErrorConstructor } from '../sqlite/driver-types.js';
+import { SqliteError, toSqliteError } from '../sqlite/errors.js';
 import { abortError } from '../util/abort.js';
+import { isTxid } from '../util/txid.js';
 import { HEADER_NONCE, signRequest, verifyResponseHeaders } from '../wire/auth.js';
 import { rpcPath, type Request, type Response } from '../wire/protocol.js';
 
@@ -41,6 +43,8 @@ export interface RpcClientOptions {
   hostname: string;
   /** The database the calls are for: its name is in the signed path, so only that database's endpoint runs them. */
   databaseName: string;
+  /** The class SQLite's errors from the primary are rebuilt as: the local driver's, so they match a local call's. Default: litefs-forward's SqliteError. */
+  sqliteError?: SqliteErrorConstructor;
 }
 
 /**
@@ -134,20 +138,29 @@ export class RpcClient {
       throw tamperedAnswer(res.statusCode ?? 0, primary, context);
     }
     if (response === null || typeof response !== 'object' || typeof response.ok !== 'boolean') throw tamperedAnswer(res.statusCode ?? 0, primary, context);
-    if (response.ok) return response;
+    if (response.ok) {
+      // Signed, so the primary's own, but a broken one must not make this node wait for a position it cannot parse.
+      if ((response.txid !== undefined && !isTxid(response.txid)) || (response.checksum !== undefined && !isTxid(response.checksum))) {
+        throw new LiteFSForwardError('PROTOCOL_ERROR', `The primary ${primary} answered with a malformed position; the call may have run.${retryHint(context)}`, {
+          ...context,
+          mayHaveBeenApplied: true,
+        });
+      }
+      return response;
+    }
     const error = response.error ?? { code: 'FORWARD_FAILED', message: '' };
     const code = typeof error.code === 'string' ? error.code : 'FORWARD_FAILED';
     const message = typeof error.message === 'string' ? error.message : '';
     // A coded answer is the primary's own verdict on the call; the idempotency key stays on it for a retry.
     switch (error.kind) {
       case 'SqliteError':
-        throw toSqliteError(code, message);
+        throw toSqliteError(this.#options.sqliteError ?? SqliteError, code, message);
       case 'RangeError':
         throw new RangeError(message);
       case 'TypeError':
         throw new TypeError(message);
     }
-    if (code.startsWith('SQLITE_')) throw toSqliteError(code, message);
+    if (code.startsWith('SQLITE_')) throw toSqliteError(this.#options.sqliteError ?? SqliteError, code, message);
     if (code === 'NOT_PRIMARY') throw new NotPrimaryError(message, typeof error.primary === 'string' ? { ...context, knownPrimary: error.primary } : context);
     if (code === 'UNAUTHORIZED') throw new UnauthorizedError(message, context);
     if (code === 'REQUEST_TOO_LARGE') throw new LiteFSForwardError('REQUEST_TOO_LARGE', `${message} Raise \`maxRequestBytes\` on every node, or split the call.`, context);

@@ -1,6 +1,9 @@
-// The parts of a better-sqlite3 handle that litefs-forward uses, declared structurally (as Kysely declares its
-// SQLite dialect's database), so the published declarations need neither better-sqlite3's types nor
-// @types/better-sqlite3. better-sqlite3 12 and 13 both satisfy them.
+import type { DriverName } from '../config.js';
+
+// The parts of a SQLite handle that litefs-forward uses, in better-sqlite3's shape and declared structurally (as
+// Kysely declares its SQLite dialect's database), so the published declarations need neither better-sqlite3's
+// types nor @types/better-sqlite3. better-sqlite3 12 and 13 satisfy them as they are; node:sqlite through
+// drivers/node-sqlite.ts.
 
 /** What `run()` returns. */
 export interface SqliteRunResult {
@@ -46,8 +49,21 @@ export interface SqliteDatabase {
   defaultSafeIntegers(toggle?: boolean): this;
 }
 
-/** better-sqlite3's error class: SQLite's extended result code and message. */
+/** The class of SQLite's errors: SQLite's extended result code by name (`SQLITE_CONSTRAINT_UNIQUE`) and message. */
 export interface SqliteErrorConstructor {
   new (message: string, code: string): Error & { code: string };
   readonly prototype: Error & { code: string };
+}
+
+export interface OpenOptions {
+  readonly?: boolean;
+  /** SQLite's busy timeout in ms. */
+  timeout?: number;
+}
+
+/** A SQLite binding: how connections are opened, and the class their errors have. */
+export interface SqliteDriver {
+  readonly name: DriverName;
+  open(path: string, options?: OpenOptions): SqliteDatabase;
+  readonly SqliteError: SqliteErrorConstructor;
 }

@@ -1,7 +1,21 @@
-import BetterSqlite3 from 'better-sqlite3';
 import type { SqliteErrorConstructor } from './driver-types.js';
+import { resultCodeNumber } from './drivers/result-codes.js';
 
-export const SqliteError: SqliteErrorConstructor = BetterSqlite3.SqliteError;
+/**
+ * SQLite's error, with driver `node:sqlite`: `code` is the extended result code's name, as better-sqlite3's
+ * SqliteError has it (`SQLITE_CONSTRAINT_UNIQUE`), and `errcode` its number, as node:sqlite has it.
+ */
+export class SqliteError extends Error {
+  readonly code: string;
+  readonly errcode: number;
+
+  constructor(message: string, code: string) {
+    super(message);
+    this.name = 'SqliteError';
+    this.code = code;
+    this.errcode = resultCodeNumber(code) ?? 1;
+  }
+}
 
 export function sqliteCode(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
@@ -39,7 +53,7 @@ export function isBusyError(error: unknown): boolean {
   return code !== undefined && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
 }
 
-/** Rebuilds a primary's SQLite error on the replica as better-sqlite3's own class, code and message intact. */
-export function toSqliteError(code: string, message: string): Error {
+/** Rebuilds a primary's SQLite error on the replica as the driver's own class, code and message intact. */
+export function toSqliteError(SqliteError: SqliteErrorConstructor, code: string, message: string): Error {
   return new SqliteError(message, code);
 }

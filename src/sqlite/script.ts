@@ -122,3 +122,36 @@ export function leadingWords(sql: string, count: number): string[] {
   }
   return words;
 }
+
+/**
+ * The named parameters a statement may have (`:id`, `@id`, `$id`), in order of first appearance: every `:`, `@` or
+ * `$` word outside strings, quoted identifiers and comments. Candidates only: the driver asks SQLite which of them
+ * the statement really has.
+ */
+export function parameterNameCandidates(sql: string): string[] {
+  const names = new Set<string>();
+  let previous = '';
+  for (let position = 0; position < sql.length; ) {
+    const [, end] = nextToken(sql, position);
+    const text = sql.slice(position, end);
+    if (text.length > 1 && text[0] === '$') names.add(text);
+    else if ((previous === ':' || previous === '@') && isIdChar(text.charCodeAt(0)) && text[0] !== '$') names.add(`${previous}${text}`);
+    // A prefix counts only right before its word: `: a` is no parameter.
+    previous = text;
+    position = end;
+  }
+  return [...names];
+}
+
+/** The statement an `EXPLAIN` or `EXPLAIN QUERY PLAN` explains; any other statement as it is. */
+export function explainedStatement(sql: string): string {
+  const words: { word: string; end: number }[] = [];
+  for (let position = 0; position < sql.length && words.length < 3; ) {
+    const [token, end] = nextToken(sql, position);
+    if (token !== WS) words.push({ word: sql.slice(position, end).toLowerCase(), end });
+    position = end;
+  }
+  if (words[0]?.word !== 'explain') return sql;
+  const queryPlan = words[1]?.word === 'query' && words[2]?.word === 'plan';
+  return sql.slice(words[queryPlan ? 2 : 0]!.end);
+}

@@ -109,7 +109,7 @@ export function connectionStateError(sql: string): StatementRefusedError {
     'connection-state',
     'Refused a statement that changes the shared connection (ATTACH, DETACH, VACUUM, VACUUM INTO, or a PRAGMA that sets connection ' +
       "state such as query_only, busy_timeout or journal_mode). Nothing was applied. Configure the connection through litefs-forward's " +
-      'options, and run maintenance (VACUUM, backups) with a separate better-sqlite3 connection on the primary.',
+      'options, and run maintenance (VACUUM, backups) with a separate SQLite connection on the primary.',
     { sql },
   );
 }

@@ -1,13 +1,14 @@
-import BetterSqlite3 from 'better-sqlite3';
 import { readingLocally } from '../detection/mount-errors.js';
 import { transactionControlError } from '../primary/units.js';
 import { executeLocal, StatementCache } from '../sqlite/statements.js';
+import type { SqliteDriver } from '../sqlite/driver-types.js';
 import type { TransactionDriver } from '../transaction.js';
 
 export interface LocalReadOptions {
   path: string;
   hostname: string;
   safeIntegers: boolean;
+  driver: SqliteDriver;
 }
 
 /**
@@ -16,7 +17,7 @@ export interface LocalReadOptions {
  */
 export function openLocalReadDriver(options: LocalReadOptions): TransactionDriver {
   const context = { node: options.hostname };
-  const snapshot = readingLocally(() => new BetterSqlite3(options.path, { readonly: true }), context);
+  const snapshot = readingLocally(() => options.driver.open(options.path, { readonly: true }), context);
   snapshot.defaultSafeIntegers(options.safeIntegers);
   const cache = new StatementCache(snapshot);
   snapshot.exec('BEGIN');

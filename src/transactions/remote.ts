@@ -18,7 +18,8 @@ export interface RemoteOptions {
   /** Runs one forwarded call under the forward tracing channel. */
   traced<T>(context: ForwardContext, fn: () => Promise<T>): Promise<T>;
   /** The commit was acknowledged with this TXID: count it, and wait for read-your-writes if asked. */
-  onCommitted(txid: string | undefined, options: CallOptions): Promise<void>;
+  /** The commit's TXID and checksum: the caller waits for that exact commit (read-your-writes). */
+  onCommitted(txid: string | undefined, checksum: string | undefined, options: CallOptions): Promise<void>;
 }
 
 /**
@@ -39,7 +40,7 @@ export async function openRemoteDriver(deps: RemoteOptions, options: Transaction
     return begun;
   });
   let seq = 0;
-  const step = async (build: (seq: number, timeoutMs: number) => Request, callOptions: CallOptions, sql?: string): Promise<{ result: unknown; txid: string | undefined }> => {
+  const step = async (build: (seq: number, timeoutMs: number) => Request, callOptions: CallOptions, sql?: string): Promise<{ result: unknown; txid: string | undefined; checksum: string | undefined }> => {
     const mySeq = ++seq;
     const context = { ...traceContext(sql), primary: endpoint.hostname };
     const { response } = await deps.traced(context, async () => {
@@ -53,7 +54,7 @@ export async function openRemoteDriver(deps: RemoteOptions, options: Transaction
       if (sent.response.txid !== undefined) context.txid = sent.response.txid;
       return sent;
     });
-    return { result: response.result, txid: response.txid };
+    return { result: response.result, txid: response.txid, checksum: response.checksum };
   };
   return {
     location: 'remote',
@@ -68,8 +69,8 @@ export async function openRemoteDriver(deps: RemoteOptions, options: Transaction
     },
     commit: async (callOptions) => {
       const key = callOptions.idempotencyKey ?? (deps.exactlyOnce ? newIdempotencyKey() : undefined);
-      const { txid } = await step((s, t) => ({ op: 'tx', session, seq: s, action: 'commit', ...(key ? { key } : {}), timeoutMs: t }), callOptions);
-      await deps.onCommitted(txid, callOptions);
+      const { txid, checksum } = await step((s, t) => ({ op: 'tx', session, seq: s, action: 'commit', ...(key ? { key } : {}), timeoutMs: t }), callOptions);
+      await deps.onCommitted(txid, checksum, callOptions);
     },
     rollback: async (callOptions) => {
       await step((s, t) => ({ op: 'tx', session, seq: s, action: 'rollback', timeoutMs: t }), callOptions);

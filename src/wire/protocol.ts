@@ -42,7 +42,7 @@ export interface WireError {
 }
 
 export type Response =
-  | { ok: true; result?: WireResult | WireResult[] | null; session?: string; status?: unknown; txid?: string }
+  | { ok: true; result?: WireResult | WireResult[] | null; session?: string; status?: unknown; txid?: string; checksum?: string }
   | { ok: false; error: WireError };
 
 /** The error kinds that cross the wire with their class intact, so a forwarded call fails exactly like a local one. */

@@ -31,6 +31,13 @@ describe('read-your-writes and exactly-once on a real cluster', { timeout: 600_0
       if (read.status !== 200) misses++;
     }
     assert.equal(misses, 0);
+    // Every acknowledgement was verified by TXID and checksum: none was sent again, and no lineage change was seen.
+    for (const replica of [node2, node3]) {
+      const { json } = await http(`${replica.appUrl}/status`);
+      assert.equal(json.forwarding.resent, 0, `${replica.name} sent a write again`);
+      assert.equal(json.lineageChanges, 0, `${replica.name} saw a lineage change`);
+      assert.match(json.checksum, /^[0-9a-f]{16}$/);
+    }
   });
 
   test('the __txid cookie: a POST on one replica, then a GET on the other, sees the write', async () => {

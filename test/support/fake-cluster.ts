@@ -2,6 +2,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { type LiteFSDatabase, type LiteFSForwardOptions, openDatabase } from '../../src/index.js';
 import { FakeLiteFS } from './fake-litefs.js';
 import { NodeProcess } from './node-process.js';
+import { TEST_DRIVER } from './drivers.js';
 
 export const TEST_SECRET = 'integration-test-secret-0123456789abcdef';
 
@@ -24,6 +25,7 @@ export function nodeOptions(name: string, litefs: FakeLiteFS, extra: Partial<Lit
     listen: { host: '127.0.0.1', port: 0 },
     advertiseUrl: 'http://127.0.0.1:1',
     readYourWrites: false,
+    driver: TEST_DRIVER,
     ...extra,
   } as LiteFSForwardOptions & { secret: string };
 }

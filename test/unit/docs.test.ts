@@ -43,18 +43,23 @@ test("the README's supported-versions table is package.json's ranges and the Nod
   const root = new URL('../../../', import.meta.url);
   const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as { engines: { node: string }; peerDependencies: Record<string, string> };
   const script = readFileSync(new URL('scripts/lib/node-line.sh', root), 'utf8');
-  const matrix = [...script.matchAll(/^ {2}"(\d+)\|(\d+)\|([\d. ]+)"$/gm)].map(([, node, sqlite, kysely]) => [node, sqlite, kysely!.split(' ').join(', ')]);
+  const matrix = [...script.matchAll(/^ {2}"(\d+)\|(\d+)\|([\d. ]+)\|(node:sqlite)?"$/gm)].map(([, node, sqlite, kysely, builtin]) => [
+    node,
+    sqlite,
+    kysely!.split(' ').join(', '),
+    builtin === undefined ? 'no' : 'yes',
+  ]);
   assert.ok(matrix.length >= 3, 'the matrix list was not found in scripts/lib/node-line.sh');
   const section = readme.slice(readme.indexOf('## Supported versions'));
-  const table = [...section.matchAll(/^\| (\d+) \| (\d+) \| ([\d., ]+) \| ([\d.]+) \| (\d+) \|$/gm)];
+  const table = [...section.matchAll(/^\| (\d+) \| (\d+) \| ([\d., ]+) \| (yes|no) \| ([\d.]+) \| (\d+) \|$/gm)];
   assert.deepEqual(
-    table.map(([, node, sqlite, kysely]) => [node, sqlite, kysely]),
+    table.map(([, node, sqlite, kysely, builtin]) => [node, sqlite, kysely, builtin]),
     matrix,
     "the README's table and scripts/lib/node-line.sh list different lines",
   );
   const peers = pkg.peerDependencies;
   const admits = (range: string | undefined, line: string) => (range ?? '').split('||').some((part) => part.trim().startsWith(`^${line}.`));
-  for (const [, , sqlite, kysely, drizzle, prisma] of table) {
+  for (const [, , sqlite, kysely, , drizzle, prisma] of table) {
     assert.ok(admits(peers['better-sqlite3'], sqlite!), `better-sqlite3 ${sqlite} is not admitted by ${peers['better-sqlite3']}`);
     for (const line of kysely!.split(', ')) assert.ok(admits(peers.kysely, line), `kysely ${line} is not admitted by ${peers.kysely}`);
     assert.ok(admits(peers['drizzle-orm'], drizzle!), `drizzle-orm ${drizzle} is not admitted by ${peers['drizzle-orm']}`);

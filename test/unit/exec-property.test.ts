@@ -12,6 +12,7 @@ import { scriptUnit, statementUnit } from '../../src/primary/units.js';
 import { WriteQueue, type WriteUnit } from '../../src/primary/write-queue.js';
 import { StatementCache } from '../../src/sqlite/statements.js';
 import { countCommits } from '../support/commits.js';
+import { TEST_DRIVER } from '../support/drivers.js';
 
 function tempDir(t: { after(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'litefs-forward-exec-'));
@@ -61,7 +62,7 @@ type Op = { kind: 'exec'; fragments: Fragment[] } | { kind: 'write'; keyed: bool
 test('random exec() scripts interleaved with keyed and unkeyed writes: every acknowledged write is present exactly once', async (t) => {
   const dir = tempDir(t);
   const path = join(dir, 'app.db');
-  await using db = await openDatabase({ path, mode: 'local' });
+  await using db = await openDatabase({ driver: TEST_DRIVER, path, mode: 'local' });
   await db.exec('CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL); CREATE TABLE log (v TEXT NOT NULL)');
   await db.run("INSERT INTO items (name) VALUES ('taken')");
   const file = new BetterSqlite3(path, { readonly: true });
@@ -135,7 +136,7 @@ function openQueue(t: { after(fn: () => void): void }) {
   const tables = new ExactlyOnceLedger('_litefs_forward_primary');
   tables.ensureSchema(connection);
   const commits = countCommits(connection);
-  const queue = new WriteQueue({ connection, maxGroupSize: 64, maxGroupWaitMs: 0, ledger: tables, readTxid: () => undefined, onLeaseLost: () => {}, logger: silentLogger });
+  const queue = new WriteQueue({ connection, maxGroupSize: 64, maxGroupWaitMs: 0, ledger: tables, readPosition: () => undefined, onLeaseLost: () => {}, logger: silentLogger });
   t.after(() => connection.close());
   return { connection, queue, cache: new StatementCache(connection), commits };
 }

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { LiteFSForwardError, NotPrimaryError, PrimaryUnavailableError, UnauthorizedError } from '../../src/errors.js';
 import { deadlineError, type RetryContext, retryDecision } from '../../src/replica/forwarder.js';
 import { ConnectionFailure } from '../../src/replica/rpc-client.js';
-import { toSqliteError } from '../../src/sqlite/errors.js';
+import { SqliteError, toSqliteError } from '../../src/sqlite/errors.js';
 
 const KEY = '0190a8c2-0000-7000-8000-000000000001';
 /** A single call: idempotent exactly when it has a key. */
@@ -31,7 +31,7 @@ const ROWS: [string, () => Error, RetryContext, Expected][] = [
   ['reset after sending, transaction step with its sequence number', reset, step(true), 'retry'],
   ['reset after sending, transaction step without one', reset, step(false), { code: 'FORWARD_FAILED', mayHaveBeenApplied: true }],
   ['reset after sending, not deduplicated although keyed', reset, { pinned: false, idempotent: false, key: KEY }, { code: 'FORWARD_FAILED', mayHaveBeenApplied: true, idempotencyKey: KEY }],
-  ["SQLite's error from the primary: its verdict", () => toSqliteError('SQLITE_CONSTRAINT_UNIQUE', 'UNIQUE constraint failed: items.name'), single(KEY), { code: 'SQLITE_CONSTRAINT_UNIQUE', mayHaveBeenApplied: undefined, unchanged: true }],
+  ["SQLite's error from the primary: its verdict", () => toSqliteError(SqliteError, 'SQLITE_CONSTRAINT_UNIQUE', 'UNIQUE constraint failed: items.name'), single(KEY), { code: 'SQLITE_CONSTRAINT_UNIQUE', mayHaveBeenApplied: undefined, unchanged: true }],
   [
     'an unverifiable answer: may have run',
     () => new LiteFSForwardError('PROTOCOL_ERROR', 'not signed', { mayHaveBeenApplied: true, idempotencyKey: KEY }),

@@ -45,7 +45,7 @@ function openQueue(dir: string, name: string, maxGroupSize: number) {
   const tables = new ExactlyOnceLedger('_litefs_forward_primary');
   tables.ensureSchema(connection);
   const commits = countCommits(connection);
-  const queue = new WriteQueue({ connection, maxGroupSize, maxGroupWaitMs: 0, ledger: tables, readTxid: () => undefined, onLeaseLost: () => {}, logger: silentLogger });
+  const queue = new WriteQueue({ connection, maxGroupSize, maxGroupWaitMs: 0, ledger: tables, readPosition: () => undefined, onLeaseLost: () => {}, logger: silentLogger });
   return { connection, queue, cache: new StatementCache(connection), tables, commits };
 }
 

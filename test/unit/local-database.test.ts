@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { openDatabase } from '../../src/index.js';
+import { TEST_DRIVER } from '../support/drivers.js';
 
 function tempDir(t: { after(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'litefs-forward-local-'));
@@ -13,8 +14,8 @@ function tempDir(t: { after(fn: () => void): void }): string {
 
 test('without LiteFS everything runs locally, and two databases live side by side in one process', async (t) => {
   const dir = tempDir(t);
-  await using first = await openDatabase({ path: join(dir, 'one.db') });
-  await using second = await openDatabase({ path: join(dir, 'two.db') });
+  await using first = await openDatabase({ driver: TEST_DRIVER, path: join(dir, 'one.db') });
+  await using second = await openDatabase({ driver: TEST_DRIVER, path: join(dir, 'two.db') });
   assert.equal(first.role, 'standalone');
   await first.exec('CREATE TABLE t (v TEXT)');
   await second.exec('CREATE TABLE t (v TEXT)');
@@ -26,7 +27,7 @@ test('without LiteFS everything runs locally, and two databases live side by sid
 
 test('a TEMP table is refused on the shared connections, so it cannot swallow later writes; a read-only transaction may use one', async (t) => {
   const dir = tempDir(t);
-  await using db = await openDatabase({ path: join(dir, 'app.db'), mode: 'local' });
+  await using db = await openDatabase({ driver: TEST_DRIVER, path: join(dir, 'app.db'), mode: 'local' });
   await db.exec('CREATE TABLE items (v INTEGER)');
   // Were it allowed, `INSERT INTO items` would resolve to temp.items and report `changes: 1` for a row never stored.
   await assert.rejects(db.run('CREATE TEMP TABLE items (v INTEGER)'), { code: 'STATEMENT_REFUSED', reason: 'temp-object' });
@@ -44,7 +45,7 @@ test('a TEMP table is refused on the shared connections, so it cannot swallow la
 
 test('transaction control is refused as a single call; transactions commit or roll back as units', async (t) => {
   const dir = tempDir(t);
-  await using db = await openDatabase({ path: join(dir, 'app.db'), mode: 'local' });
+  await using db = await openDatabase({ driver: TEST_DRIVER, path: join(dir, 'app.db'), mode: 'local' });
   await db.exec('CREATE TABLE t (v INTEGER)');
   await assert.rejects(db.run('BEGIN'), { code: 'STATEMENT_REFUSED' });
   await assert.rejects(db.run('SAVEPOINT x'), { code: 'STATEMENT_REFUSED' });
@@ -68,7 +69,7 @@ test('transaction control is refused as a single call; transactions commit or ro
 
 test('a closed database refuses calls with CLOSED', async (t) => {
   const dir = tempDir(t);
-  const db = await openDatabase({ path: join(dir, 'app.db'), mode: 'local' });
+  const db = await openDatabase({ driver: TEST_DRIVER, path: join(dir, 'app.db'), mode: 'local' });
   await db.close();
   await db.close();
   await assert.rejects(db.run('SELECT 1'), { code: 'CLOSED' });
@@ -84,7 +85,7 @@ function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
 
 test('a forgotten begin() does not hold the write queue: it is rolled back after transactionIdleTimeout', async (t) => {
   const dir = tempDir(t);
-  const db = await openDatabase({ path: join(dir, 'app.db'), mode: 'local', transactionIdleTimeout: 200 });
+  const db = await openDatabase({ driver: TEST_DRIVER, path: join(dir, 'app.db'), mode: 'local', transactionIdleTimeout: 200 });
   t.after(() => db.close());
   await db.exec('CREATE TABLE t (x INTEGER)');
   const forgotten = await db.begin();
@@ -106,7 +107,7 @@ test('a forgotten begin() does not hold the write queue: it is rolled back after
 
 test('a transaction is AsyncDisposable: disposed uncommitted it rolls back, after commit it does nothing', async (t) => {
   const dir = tempDir(t);
-  const db = await openDatabase({ path: join(dir, 'app.db'), mode: 'local' });
+  const db = await openDatabase({ driver: TEST_DRIVER, path: join(dir, 'app.db'), mode: 'local' });
   t.after(() => db.close());
   await db.exec('CREATE TABLE t (x INTEGER)');
   const abandoned = await db.begin();
@@ -122,7 +123,7 @@ test('a transaction is AsyncDisposable: disposed uncommitted it rolls back, afte
 
 test('close() rolls back a forgotten local transaction and returns at once', async (t) => {
   const dir = tempDir(t);
-  const db = await openDatabase({ path: join(dir, 'app.db'), mode: 'local' });
+  const db = await openDatabase({ driver: TEST_DRIVER, path: join(dir, 'app.db'), mode: 'local' });
   await db.exec('CREATE TABLE t (x INTEGER)');
   const forgotten = await db.begin();
   await forgotten.run('INSERT INTO t VALUES (1)');
@@ -139,7 +140,7 @@ test('a read that cannot reach the file (mount gone, as while LiteFS restarts) f
   const mount = join(dir, 'mount');
   const { mkdirSync, renameSync } = await import('node:fs');
   mkdirSync(mount);
-  const db = await openDatabase({ path: join(mount, 'app.db'), mode: 'local' });
+  const db = await openDatabase({ driver: TEST_DRIVER, path: join(mount, 'app.db'), mode: 'local' });
   t.after(() => db.close());
   await db.exec('CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1)');
   // What the app sees while LiteFS restarts: the mount point is there, but not the files LiteFS serves.
@@ -163,12 +164,12 @@ test('journalMode is set by the library on its writer, while PRAGMA journal_mode
   const dir = tempDir(t);
   const path = join(dir, 'wal.db');
   {
-    await using db = await openDatabase({ path, mode: 'local', journalMode: 'wal' });
+    await using db = await openDatabase({ driver: TEST_DRIVER, path, mode: 'local', journalMode: 'wal' });
     await db.exec('CREATE TABLE t (v INTEGER)');
     await assert.rejects(db.exec('PRAGMA journal_mode = DELETE'), { code: 'STATEMENT_REFUSED' });
     assert.deepEqual(await db.all('PRAGMA journal_mode'), [{ journal_mode: 'wal' }]);
   }
-  await assert.rejects(openDatabase({ path, mode: 'local', journalMode: 'WAL' as 'wal' }), (error: Error & { code?: string }) => {
+  await assert.rejects(openDatabase({ driver: TEST_DRIVER, path, mode: 'local', journalMode: 'WAL' as 'wal' }), (error: Error & { code?: string }) => {
     assert.equal(error.code, 'CONFIG_INVALID');
     assert.match(error.message, /journalMode/);
     return true;
@@ -177,7 +178,7 @@ test('journalMode is set by the library on its writer, while PRAGMA journal_mode
 
 test("a caller's malformed argument is INVALID_ARGUMENT, not the wire's PROTOCOL_ERROR", async (t) => {
   const dir = tempDir(t);
-  await using db = await openDatabase({ path: join(dir, 'app.db'), mode: 'local' });
+  await using db = await openDatabase({ driver: TEST_DRIVER, path: join(dir, 'app.db'), mode: 'local' });
   for (const txid of ['', 'not-a-txid', 'FFFFFFFFFFFFFFFF', '0'.repeat(17)]) {
     await assert.rejects(async () => db.waitForTxid(txid), { code: 'INVALID_ARGUMENT', message: /^Not a TXID/ }, txid);
   }

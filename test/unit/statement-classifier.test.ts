@@ -3,10 +3,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import BetterSqlite3 from 'better-sqlite3';
 import { writerRefusal } from '../../src/primary/units.js';
 import { leadingWords, splitStatements } from '../../src/sqlite/script.js';
+import type { SqliteDatabase, SqliteDriver } from '../../src/sqlite/driver-types.js';
 import { prepareEntry, StatementCache } from '../../src/sqlite/statements.js';
+import { availableDrivers } from '../support/drivers.js';
 
 // How SQLite classifies each statement, and what the shared writer refuses: 'ok' runs, anything else is the
 // StatementRefusedError's `reason`. A single call and a step of an interactive transaction are told apart.
@@ -66,9 +67,11 @@ const TABLE: [sql: string, kind: string, call: string, transaction: string][] = 
   ['EXPLAIN QUERY PLAN PRAGMA busy_timeout = 1', 'refused', 'connection-state', 'connection-state'],
 ];
 
-function open(t: { after(fn: () => void): void }): BetterSqlite3.Database {
+const { drivers } = await availableDrivers();
+
+function open(t: { after(fn: () => void): void }, driver: SqliteDriver): SqliteDatabase {
   const dir = mkdtempSync(join(tmpdir(), 'litefs-forward-classifier-'));
-  const connection = new BetterSqlite3(join(dir, 'app.db'), { timeout: 0 });
+  const connection = driver.open(join(dir, 'app.db'), { timeout: 0 });
   connection.defaultSafeIntegers(true);
   connection.exec('CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT)');
   t.after(() => {
@@ -78,42 +81,44 @@ function open(t: { after(fn: () => void): void }): BetterSqlite3.Database {
   return connection;
 }
 
-test('the classifier and the writer policy, statement by statement', (t) => {
-  const connection = open(t);
-  for (const [sql, kind, call, transaction] of TABLE) {
-    let entry: ReturnType<typeof prepareEntry> | undefined;
-    try {
-      entry = prepareEntry(connection, sql);
-    } catch (error) {
-      assert.equal(kind, 'refused', `${sql}: ${(error as Error).message}`);
-      assert.equal((error as { code?: string }).code, 'STATEMENT_REFUSED', sql);
-      assert.equal((error as { reason?: string }).reason, call, sql);
-      continue;
+for (const driver of drivers) {
+  test(`the classifier and the writer policy, statement by statement (${driver.name})`, (t) => {
+    const connection = open(t, driver);
+    for (const [sql, kind, call, transaction] of TABLE) {
+      let entry: ReturnType<typeof prepareEntry> | undefined;
+      try {
+        entry = prepareEntry(connection, sql);
+      } catch (error) {
+        assert.equal(kind, 'refused', `${sql}: ${(error as Error).message}`);
+        assert.equal((error as { code?: string }).code, 'STATEMENT_REFUSED', sql);
+        assert.equal((error as { reason?: string }).reason, call, sql);
+        continue;
+      }
+      assert.equal(entry.kind, kind, sql);
+      assert.equal(writerRefusal(entry, sql, 'call')?.reason ?? 'ok', call, `${sql} as a call`);
+      assert.equal(writerRefusal(entry, sql, 'transaction')?.reason ?? 'ok', transaction, `${sql} in a transaction`);
+      const refusal = writerRefusal(entry, sql, 'call');
+      if (refusal !== undefined) {
+        assert.equal(refusal.code, 'STATEMENT_REFUSED');
+        assert.equal(refusal.sql, sql);
+      }
     }
-    assert.equal(entry.kind, kind, sql);
-    assert.equal(writerRefusal(entry, sql, 'call')?.reason ?? 'ok', call, `${sql} as a call`);
-    assert.equal(writerRefusal(entry, sql, 'transaction')?.reason ?? 'ok', transaction, `${sql} in a transaction`);
-    const refusal = writerRefusal(entry, sql, 'call');
-    if (refusal !== undefined) {
-      assert.equal(refusal.code, 'STATEMENT_REFUSED');
-      assert.equal(refusal.sql, sql);
-    }
-  }
-  // Nothing the table prepared changed the connection: refused pragmas are never compiled.
-  assert.equal(connection.pragma('query_only', { simple: true }), 0n);
-  assert.equal(connection.pragma('busy_timeout', { simple: true }), 0n);
-  assert.equal(connection.pragma('journal_mode', { simple: true }), 'delete');
-  assert.equal(connection.inTransaction, false);
-});
+    // Nothing the table prepared changed the connection: refused pragmas are never compiled.
+    assert.equal(connection.pragma('query_only', { simple: true }), 0n);
+    assert.equal(connection.pragma('busy_timeout', { simple: true }), 0n);
+    assert.equal(connection.pragma('journal_mode', { simple: true }), 'delete');
+    assert.equal(connection.inTransaction, false);
+  });
 
-test('the statement cache refuses a connection pragma before SQLite applies it', (t) => {
-  const connection = open(t);
-  const cache = new StatementCache(connection);
-  assert.throws(() => cache.prepare('PRAGMA query_only = 1'), { code: 'STATEMENT_REFUSED' });
-  assert.throws(() => cache.prepare('PRAGMA busy_timeout = 8000'), { code: 'STATEMENT_REFUSED' });
-  assert.equal(connection.pragma('query_only', { simple: true }), 0n);
-  assert.equal(connection.pragma('busy_timeout', { simple: true }), 0n);
-});
+  test(`the statement cache refuses a connection pragma before SQLite applies it (${driver.name})`, (t) => {
+    const connection = open(t, driver);
+    const cache = new StatementCache(connection);
+    assert.throws(() => cache.prepare('PRAGMA query_only = 1'), { code: 'STATEMENT_REFUSED' });
+    assert.throws(() => cache.prepare('PRAGMA busy_timeout = 8000'), { code: 'STATEMENT_REFUSED' });
+    assert.equal(connection.pragma('query_only', { simple: true }), 0n);
+    assert.equal(connection.pragma('busy_timeout', { simple: true }), 0n);
+  });
+}
 
 test('scripts split as sqlite3_complete splits them', () => {
   const cases: [string, string[]][] = [

@@ -15,7 +15,7 @@ export type {
 } from './drizzle-client.js';
 export type { LiteFSDrizzleDatabase } from './drizzle-driver.js';
 
-const implementation = await loadWithPeers('litefs-forward/drizzle', ['drizzle-orm', 'better-sqlite3'], () => import('./drizzle-exports.js'));
+const implementation = await loadWithPeers('litefs-forward/drizzle', ['drizzle-orm'], () => import('./drizzle-exports.js'));
 
 export const drizzle: typeof import('./drizzle-exports.js').drizzle = implementation.drizzle;
 export const migrate: typeof import('./drizzle-exports.js').migrate = implementation.migrate;

@@ -5,7 +5,7 @@ import { loadWithPeers } from '../peer.js';
 export type { BatchResult } from './kysely-batch.js';
 export type { LiteFSDialectConfig } from './kysely-dialect-config.js';
 
-const implementation = await loadWithPeers('litefs-forward/kysely', ['kysely', 'better-sqlite3'], () => import('./kysely-exports.js'));
+const implementation = await loadWithPeers('litefs-forward/kysely', ['kysely'], () => import('./kysely-exports.js'));
 
 export const LiteFSDialect: typeof import('./kysely-exports.js').LiteFSDialect = implementation.LiteFSDialect;
 export type LiteFSDialect = import('./kysely-exports.js').LiteFSDialect;

@@ -6,7 +6,7 @@ export type { PrismaLiteFSDatabase, PrismaLiteFSOptions, TimestampFormat } from 
 export type { LiteFSPrismaAdapter, LiteFSPrismaTransaction } from './prisma-adapter.js';
 export type { MigrateOptions, MigrateResult, MigrationClient, MigrationTransactionClient } from './prisma-migrator.js';
 
-const implementation = await loadWithPeers('litefs-forward/prisma', ['@prisma/driver-adapter-utils', '@prisma/client', 'better-sqlite3'], () => import('./prisma-exports.js'));
+const implementation = await loadWithPeers('litefs-forward/prisma', ['@prisma/driver-adapter-utils', '@prisma/client'], () => import('./prisma-exports.js'));
 
 export const PrismaLiteFS: typeof import('./prisma-exports.js').PrismaLiteFS = implementation.PrismaLiteFS;
 export type PrismaLiteFS = import('./prisma-exports.js').PrismaLiteFS;

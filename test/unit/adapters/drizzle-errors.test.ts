@@ -8,7 +8,8 @@ import { sql } from 'drizzle-orm';
 import { drizzle as betterSqliteDrizzle } from 'drizzle-orm/better-sqlite3';
 import { integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 import { drizzle } from '../../../src/adapters/drizzle/index.js';
-import { openDatabase } from '../../../src/index.js';
+import { openDatabase, SqliteError } from '../../../src/index.js';
+import { TEST_DRIVER } from '../../support/drivers.js';
 
 // The same schema and the same failing queries through drizzle-orm's own better-sqlite3 driver and through this
 // adapter: an app that swaps the construction line must see the same error (class, code, message).
@@ -33,7 +34,8 @@ function seen(error: unknown): Seen {
     name: e.constructor.name,
     code: e.code,
     message: e.message,
-    isSqliteError: e instanceof BetterSqlite3.SqliteError,
+    // The driver's own class: better-sqlite3's, or litefs-forward's with node:sqlite.
+    isSqliteError: e instanceof BetterSqlite3.SqliteError || e instanceof SqliteError,
     ...(cause instanceof Error ? { cause: { name: cause.constructor.name, code: cause.code, message: cause.message } } : {}),
   };
 }
@@ -51,7 +53,7 @@ test("a failed query throws what drizzle-orm's better-sqlite3 driver throws: the
   const reference = new BetterSqlite3(join(root, 'reference.db'));
   reference.exec(DDL);
   const expected = betterSqliteDrizzle(reference);
-  const database = await openDatabase({ path: join(root, 'adapter.db'), mode: 'local' });
+  const database = await openDatabase({ driver: TEST_DRIVER, path: join(root, 'adapter.db'), mode: 'local' });
   await database.exec(DDL);
   const actual = drizzle(database);
   t.after(async () => {

@@ -9,6 +9,7 @@ import { migrate as libsqlMigrate } from 'drizzle-orm/libsql/migrator';
 import { drizzle, migrate } from '../../../src/adapters/drizzle/index.js';
 import { type LiteFSDatabase, openDatabase } from '../../../src/index.js';
 import { accounts, type DrizzleAppDatabase, migrateDrizzleApp, runDrizzleScenario, schema, transfer, users, writeDrizzleMigrations } from './drizzle-app.js';
+import { TEST_DRIVER } from '../../support/drivers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'litefs-forward-drizzle-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -16,7 +17,7 @@ let counter = 0;
 
 async function open(): Promise<{ database: LiteFSDatabase; db: DrizzleAppDatabase; path: string }> {
   const path = join(root, `app-${++counter}.db`);
-  const database = await openDatabase({ path, mode: 'local' });
+  const database = await openDatabase({ driver: TEST_DRIVER, path, mode: 'local' });
   return { database, db: drizzle(database, { schema }), path };
 }
 
@@ -109,7 +110,7 @@ test('queries outside a transaction never join it, even while it is open', async
 
 test('migrations started at once on two nodes run exactly once', async () => {
   const { database, db, path } = await open();
-  const other = await openDatabase({ path, mode: 'local' });
+  const other = await openDatabase({ driver: TEST_DRIVER, path, mode: 'local' });
   try {
     const db2 = drizzle(other, { schema });
     await Promise.all([migrateDrizzleApp(db), migrateDrizzleApp(db2), migrateDrizzleApp(db)]);
@@ -199,7 +200,7 @@ test('the libsql client: arguments, results, read-only modes', async () => {
 
 test('the drizzle logger and casing options are passed through', async () => {
   const path = join(root, 'logger.db');
-  const database = await openDatabase({ path, mode: 'local' });
+  const database = await openDatabase({ driver: TEST_DRIVER, path, mode: 'local' });
   const logged: string[] = [];
   try {
     const db = drizzle(database, { logger: { logQuery: (query) => logged.push(query) } });

@@ -8,6 +8,7 @@ import { CamelCasePlugin, CompiledQuery, type Generated, Kysely, sql } from 'kys
 import { executeBatch, LiteFSDialect } from '../../../src/adapters/kysely/index.js';
 import { type LiteFSDatabase, openDatabase } from '../../../src/index.js';
 import { type KyselyAppDatabase, loadKyselyMigrator, migrateKyselyApp, runKyselyScenario, transfer } from './kysely-app.js';
+import { TEST_DRIVER } from '../../support/drivers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'litefs-forward-kysely-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -15,7 +16,7 @@ let counter = 0;
 
 async function open(): Promise<{ database: LiteFSDatabase; db: Kysely<KyselyAppDatabase>; path: string }> {
   const path = join(root, `app-${++counter}.db`);
-  const database = await openDatabase({ path, mode: 'local' });
+  const database = await openDatabase({ driver: TEST_DRIVER, path, mode: 'local' });
   return { database, db: new Kysely<KyselyAppDatabase>({ dialect: new LiteFSDialect({ database }) }), path };
 }
 
@@ -97,7 +98,7 @@ test("queries outside a transaction never join it, even while it is open", async
 
 test('migrations started at once by two Kysely instances (two nodes) run exactly once', async () => {
   const { db, path } = await open();
-  const other = await openDatabase({ path, mode: 'local' });
+  const other = await openDatabase({ driver: TEST_DRIVER, path, mode: 'local' });
   const db2 = new Kysely<KyselyAppDatabase>({ dialect: new LiteFSDialect({ database: other }) });
   try {
     const applied = await Promise.all([migrateKyselyApp(db), migrateKyselyApp(db2), migrateKyselyApp(db)]);
@@ -195,7 +196,7 @@ test('a lazy database is opened on first use and closed by destroy()', async () 
   const db = new Kysely<{ t: { id: number } }>({
     dialect: new LiteFSDialect({
       database: async () => {
-        state.opened = await openDatabase({ path, mode: 'local' });
+        state.opened = await openDatabase({ driver: TEST_DRIVER, path, mode: 'local' });
         return state.opened;
       },
     }),
@@ -214,7 +215,7 @@ test('destroy() rolls back a transaction left open', async () => {
   const trx = await db.startTransaction().execute();
   await trx.insertInto('kysely_users').values({ email: 'left@example.com', name: 'Left' }).execute();
   await db.destroy();
-  const check = await openDatabase({ path, mode: 'local' });
+  const check = await openDatabase({ driver: TEST_DRIVER, path, mode: 'local' });
   try {
     assert.deepEqual(await check.all('select email from kysely_users'), []);
   } finally {

@@ -14,6 +14,7 @@ import { splitStatements } from '../../../src/adapters/prisma/prisma-script.js';
 import { isLiteFSForwardError, type LiteFSDatabase, type LiteFSForwardOptions, openDatabase } from '../../../src/index.js';
 import { Prisma, PrismaClient } from '../../fixtures/prisma/generated/client.js';
 import { isUniqueViolation, migratePrismaApp, PRISMA_MIGRATIONS, prismaMigrationsFolder, runPrismaScenario, transfer } from './prisma-app.js';
+import { TEST_DRIVER } from '../../support/drivers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'litefs-forward-prisma-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -28,7 +29,7 @@ interface Opened {
 
 async function open(options: Partial<LiteFSForwardOptions> = {}, adapterOptions?: ConstructorParameters<typeof PrismaLiteFS>[1]): Promise<Opened> {
   const path = join(root, `app-${++counter}.db`);
-  const database = await openDatabase({ path, mode: 'local', ...options });
+  const database = await openDatabase({ driver: TEST_DRIVER, path, mode: 'local', ...options });
   const prisma = new PrismaClient({ adapter: new PrismaLiteFS(database, adapterOptions) });
   return {
     database,
@@ -83,7 +84,7 @@ test('the scenario passes with safeIntegers, and BigInt values beyond 2^53 stay 
 
 test('Prisma sends COMMIT and ROLLBACK as statements; they end the litefs-forward transaction', async () => {
   const path = join(root, `app-${++counter}.db`);
-  const database = await openDatabase({ path, mode: 'local' });
+  const database = await openDatabase({ driver: TEST_DRIVER, path, mode: 'local' });
   const prisma = new PrismaClient({ adapter: new PrismaLiteFS(database), log: [{ emit: 'event', level: 'query' }] });
   const queries: string[] = [];
   prisma.$on('query', (event) => queries.push(event.query));
@@ -211,7 +212,7 @@ test('timestampFormat: unixepoch-ms stores DateTime as epoch milliseconds', asyn
 
 describe('the driver adapter', () => {
   async function connect(): Promise<{ adapter: SqlDriverAdapter; database: LiteFSDatabase }> {
-    const database = await openDatabase({ path: join(root, `app-${++counter}.db`), mode: 'local' });
+    const database = await openDatabase({ driver: TEST_DRIVER, path: join(root, `app-${++counter}.db`), mode: 'local' });
     await database.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)');
     return { adapter: await new PrismaLiteFS(database).connect(), database };
   }
@@ -394,7 +395,7 @@ describe('migrate()', () => {
 
   test('migrations started at once on two nodes run exactly once', async () => {
     const { prisma, database, path, close } = await open();
-    const other = await openDatabase({ path, mode: 'local' });
+    const other = await openDatabase({ driver: TEST_DRIVER, path, mode: 'local' });
     const prisma2 = new PrismaClient({ adapter: new PrismaLiteFS(other) });
     try {
       const results = await Promise.all([migratePrismaApp(prisma), migratePrismaApp(prisma2), migratePrismaApp(prisma)]);
@@ -497,7 +498,7 @@ describe('the factory', () => {
     const prisma = new PrismaClient({
       adapter: new PrismaLiteFS(async () => {
         if (failures-- > 0) throw new Error('not yet');
-        const database = await openDatabase({ path, mode: 'local' });
+        const database = await openDatabase({ driver: TEST_DRIVER, path, mode: 'local' });
         opened.push(database);
         return database;
       }),
@@ -518,7 +519,7 @@ describe('the factory', () => {
     let opens = 0;
     const adapter = new PrismaLiteFS(async () => {
       opens++;
-      return openDatabase({ path, mode: 'local' });
+      return openDatabase({ driver: TEST_DRIVER, path, mode: 'local' });
     });
     const first = new PrismaClient({ adapter });
     const second = new PrismaClient({ adapter });

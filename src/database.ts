@@ -17,7 +17,7 @@ import {
   type RoleChangeEvent,
   roleChangeChannel,
 } from './diagnostics.js';
-import { DatabaseUnavailableError, LineageChangedError, LiteFSForwardError, NotPrimaryError, ReadYourWritesTimeoutError } from './errors.js';
+import { BookmarkLostError, DatabaseUnavailableError, LineageChangedError, LiteFSForwardError, NotPrimaryError, ReadYourWritesTimeoutError } from './errors.js';
 import { ExactlyOnceLedger } from './primary/ledger.js';
 import { PrimaryService } from './primary/primary-service.js';
 import { EndpointServer } from './primary/endpoint-server.js';
@@ -342,11 +342,25 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
     return this.#config.readYourWritesTimeout;
   }
 
-  /** Resolves once this node has replicated `txid` (16 hex digits); at once on the primary. */
-  async waitForTxid(txid: string, options: { timeout?: number; signal?: AbortSignal } = {}): Promise<void> {
+  /**
+   * Resolves once this node has replicated `txid` (16 hex digits); at once on the primary. With `checksum` (the
+   * commit's, as a write's token carries it), that exact commit: BOOKMARK_LOST when a failover discarded it, at
+   * once when this node can tell (it holds another transaction at that TXID, or it is the primary and has no such
+   * TXID yet).
+   */
+  async waitForTxid(txid: string, options: { timeout?: number; signal?: AbortSignal; checksum?: string } = {}): Promise<void> {
     if (!isTxid(txid)) throw new LiteFSForwardError('INVALID_ARGUMENT', `Not a TXID: ${JSON.stringify(txid)}; pass 16 lowercase hex digits, as a write's TXID or LiteFS's -pos file gives them.`);
-    if (this.#position === undefined || this.role === 'primary') return;
-    await this.#position.waitFor(txid, options.timeout ?? this.#config.readYourWritesTimeout, undefined, options.signal);
+    const { checksum } = options;
+    if (checksum !== undefined && !isTxid(checksum)) throw new LiteFSForwardError('INVALID_ARGUMENT', `Not a checksum: ${JSON.stringify(checksum)}; pass 16 lowercase hex digits, as a write's token carries it.`);
+    const primary = this.role === 'primary';
+    if (this.#position === undefined || (primary && checksum === undefined)) return;
+    try {
+      // The primary is as far as the lineage goes: what it does not have now, it never will.
+      await this.#position.waitFor(txid, primary ? 0 : (options.timeout ?? this.#config.readYourWritesTimeout), undefined, options.signal, checksum);
+    } catch (error) {
+      if (error instanceof LineageChangedError || (primary && error instanceof ReadYourWritesTimeoutError)) throw new BookmarkLostError(txid, { node: this.#config.hostname });
+      throw error;
+    }
   }
 
   /** This node's replication position, as 16 hex digits (undefined without LiteFS). */
@@ -628,7 +642,7 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
     if (this.#isWriter()) {
       try {
         const committed = await call.local(key, options.signal);
-        this.#scopes.observe(committed.txid);
+        this.#scopes.observe(committed.txid, committed.checksum);
         return committed.value;
       } catch (error) {
         if (!(error instanceof NotPrimaryError) || this.#mode === 'local') throw error;
@@ -644,7 +658,7 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
       // This node won the lease mid-call: run it here, under the same key in case an earlier attempt landed.
       try {
         const committed = await call.local(key, options.signal);
-        this.#scopes.observe(committed.txid);
+        this.#scopes.observe(committed.txid, committed.checksum);
         return committed.value;
       } catch (error) {
         if (!(error instanceof NotPrimaryError)) throw error;
@@ -725,7 +739,7 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
   ): Promise<boolean> {
     if (txid === undefined) return true;
     if (!(options.readYourWrites ?? this.#config.readYourWrites) || this.#position === undefined) {
-      this.#scopes.observe(txid);
+      this.#scopes.observe(txid, checksum);
       return true;
     }
     let outcome: WaitOutcome;
@@ -734,7 +748,7 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
     } catch (error) {
       if (error instanceof ReadYourWritesTimeoutError) {
         // Committed on the primary, not here yet: later reads in this scope still wait for it.
-        this.#scopes.observe(txid);
+        this.#scopes.observe(txid, checksum);
         this.#config.logger.warn({ txid, timeoutMs: this.#config.readYourWritesTimeout }, 'read-your-writes wait timed out');
       }
       // Another transaction holds that TXID here: the write was lost. With a key it goes again (its row went too).
@@ -743,7 +757,7 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
       throw error;
     }
     if (outcome === 'reached' && resend?.key !== undefined && this.#config.exactlyOnce && !this.#holdsLedgerRow(resend.key, resend.sentAt)) return false;
-    this.#scopes.observe(txid);
+    this.#scopes.observe(txid, checksum);
     return true;
   }
 
@@ -779,7 +793,10 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
         logger,
         open: this.#localTransactions,
         onLeaseLost: () => this.#tracker?.demote('LiteFS rejected a transaction commit'),
-        onCommitted: () => this.#scopes.observe(this.#readTxid()),
+        onCommitted: () => {
+          const position = this.#readPosition();
+          this.#scopes.observe(position?.txid, position?.checksum);
+        },
       },
       options,
     );

@@ -13,6 +13,7 @@ export const ERROR_CODES = [
   'TRANSACTION_CLOSED',
   'READ_YOUR_WRITES_TIMEOUT',
   'LINEAGE_CHANGED',
+  'BOOKMARK_LOST',
   'ABORTED',
   'CLOSED',
   'DATABASE_UNAVAILABLE',
@@ -122,6 +123,20 @@ export class LineageChangedError extends LiteFSForwardError {
       `The primary acknowledged the write at TXID ${txid}, but this node now holds a different transaction at that TXID: ` +
         'the cluster failed over to a node that did not have the write, and LiteFS discarded it. The write is not in the database. ' +
         'A write with an idempotency key is sent again to the new primary by litefs-forward; without one, run it again if it still applies.',
+      context,
+    );
+    this.txid = txid;
+  }
+}
+
+/** A read-your-writes token (bookmark) names a commit the cluster no longer has: a failover discarded it. */
+export class BookmarkLostError extends LiteFSForwardError {
+  readonly txid: string;
+  constructor(txid: string, context?: ErrorContext) {
+    super(
+      'BOOKMARK_LOST',
+      `The token asks for the commit at TXID ${txid}, which this cluster no longer has: a failover to a node that did not have it discarded it. ` +
+        'Waiting would not bring it back. Drop the token; a write made under it must be made again if it still applies.',
       context,
     );
     this.txid = txid;

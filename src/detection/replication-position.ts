@@ -92,8 +92,10 @@ export class ReplicationPosition {
    */
   async waitFor(txid: string, timeoutMs: number, result: unknown, signal?: AbortSignal, checksum?: string): Promise<WaitOutcome> {
     const target = parseTxid(txid);
+    // A commit named by its checksum is judged on a fresh look: the file may already show another lineage.
+    if (checksum !== undefined) this.#readFile();
     let judged = this.#judge(target, checksum);
-    if (judged === undefined) {
+    if (judged === undefined && checksum === undefined) {
       this.#readFile();
       judged = this.#judge(target, checksum);
     }

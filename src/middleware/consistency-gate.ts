@@ -1,7 +1,10 @@
 import { WriteScope } from '../consistency.js';
 import type { LiteFSDatabase } from '../database.js';
 import { isLiteFSForwardError, LiteFSForwardError } from '../errors.js';
-import { isTxid, TXID_PATTERN } from '../util/txid.js';
+import { isTxid } from '../util/txid.js';
+
+/** A token's position: a bare TXID (LiteFS's proxy cookie), or `txid.checksum`, which names the commit's lineage. */
+const POSITION_TOKEN = /^([0-9a-f]{16})(?:\.([0-9a-f]{16}))?$/;
 
 export interface ConsistencyOptions {
   /** Cookie carrying the TXID of the client's last write. Default `__txid`, the name LiteFS's proxy uses; `false` for none. */
@@ -21,11 +24,13 @@ export type ConsistencyDatabases = LiteFSDatabase | readonly LiteFSDatabase[];
 
 export interface WaitOutcome {
   ok: boolean;
-  /** The JSON body to answer with when the wait ran out. */
+  /** The status to answer with when not ok: 503 when the wait ran out, 409 when the token's commit is lost. */
+  status?: number;
+  /** The JSON body to answer with when not ok. */
   body?: string;
 }
 
-/** The TXID a request asks for, per database. */
+/** The position a request asks for, per database: `txid` or `txid.checksum`. */
 export type RequestedPositions = ReadonlyMap<LiteFSDatabase, string>;
 
 /** What one request wrote, per database, on top of what it asked for. */
@@ -95,19 +100,24 @@ export class ConsistencyGate {
   /** Waits until this node has every requested TXID, each database in parallel, within one shared deadline. */
   async wait(requested: RequestedPositions | string | undefined, signal?: AbortSignal): Promise<WaitOutcome> {
     const positions = typeof requested === 'string' ? new Map([[this.database, requested]]) : (requested ?? new Map<LiteFSDatabase, string>());
-    const waits = [...positions].map(async ([database, txid]) => {
+    const waits = [...positions].map(async ([database, token]): Promise<{ code: string; message: string } | undefined> => {
+      const [, txid, checksum] = POSITION_TOKEN.exec(token) ?? [];
+      if (!isTxid(txid)) return undefined;
+      const where = this.databases.length > 1 ? ` in ${database.databaseName}` : '';
       try {
-        await database.waitForTxid(txid, { timeout: this.#maxWait, ...(signal ? { signal } : {}) });
+        await database.waitForTxid(txid, { timeout: this.#maxWait, ...(signal ? { signal } : {}), ...(checksum ? { checksum } : {}) });
         return undefined;
       } catch (error) {
+        if (isLiteFSForwardError(error) && error.code === 'BOOKMARK_LOST') return { code: 'BOOKMARK_LOST', message: `Your last write${where} (TXID ${txid}) was lost in a failover. Make it again if it still applies.` };
         if (!isLiteFSForwardError(error) || error.code !== 'READ_YOUR_WRITES_TIMEOUT') throw error;
-        const where = this.databases.length > 1 ? ` in ${database.databaseName}` : '';
-        return `This replica had not replicated your last write${where} (TXID ${txid}) after ${this.#maxWait} ms. Retry shortly.`;
+        return { code: 'READ_YOUR_WRITES_TIMEOUT', message: `This replica had not replicated your last write${where} (TXID ${txid}) after ${this.#maxWait} ms. Retry shortly.` };
       }
     });
-    const message = (await Promise.all(waits)).find((failure) => failure !== undefined);
-    if (message === undefined) return { ok: true };
-    return { ok: false, body: JSON.stringify({ error: { code: 'READ_YOUR_WRITES_TIMEOUT', message } }) };
+    const failures = (await Promise.all(waits)).filter((failure) => failure !== undefined);
+    // A lost write outranks a slow one: retrying would not help it.
+    const failure = failures.find((f) => f.code === 'BOOKMARK_LOST') ?? failures[0];
+    if (failure === undefined) return { ok: true };
+    return { ok: false, status: failure.code === 'BOOKMARK_LOST' ? LOST_STATUS : STALE_STATUS, body: JSON.stringify({ error: failure }) };
   }
 
   begin(requested: RequestedPositions = new Map()): RequestScope {
@@ -127,12 +137,17 @@ export class ConsistencyGate {
   /** The token to send back after a request that wrote (header value and cookie value), or undefined. */
   token(scope: RequestScope): string | undefined {
     if (!scope.wrote) return undefined;
-    if (this.databases.length === 1) return scope.writes.get(this.database)?.txid;
-    // Keeps the TXIDs the client already had for databases this request did not write.
+    const written = (database: LiteFSDatabase): string | undefined => {
+      const writes = scope.writes.get(database);
+      if (writes?.txid === undefined) return undefined;
+      return writes.checksum === undefined ? writes.txid : `${writes.txid}.${writes.checksum}`;
+    };
+    if (this.databases.length === 1) return written(this.database);
+    // Keeps the positions the client already had for databases this request did not write.
     const pairs = new URLSearchParams();
     for (const database of this.databases) {
-      const txid = scope.writes.get(database)?.txid ?? scope.requested.get(database);
-      if (txid !== undefined) pairs.set(database.databaseName, txid);
+      const position = written(database) ?? scope.requested.get(database);
+      if (position !== undefined) pairs.set(database.databaseName, position);
     }
     return pairs.toString();
   }
@@ -145,13 +160,13 @@ export class ConsistencyGate {
   }
 
   #parse(value: string): Map<LiteFSDatabase, string> {
-    if (TXID_PATTERN.test(value)) return new Map([[this.database, value]]);
+    if (POSITION_TOKEN.test(value)) return new Map([[this.database, value]]);
     const positions = new Map<LiteFSDatabase, string>();
     if (this.databases.length === 1 || value.length > 4096) return positions;
     const pairs = new URLSearchParams(value);
     for (const database of this.databases) {
-      const txid = pairs.get(database.databaseName);
-      if (isTxid(txid)) positions.set(database, txid);
+      const position = pairs.get(database.databaseName);
+      if (position !== null && POSITION_TOKEN.test(position)) positions.set(database, position);
     }
     return positions;
   }
@@ -159,4 +174,6 @@ export class ConsistencyGate {
 
 /** Status and headers of the answer when a replica cannot catch up in time. */
 export const STALE_STATUS = 503;
+/** Status of the answer when the token's commit was lost in a failover (same headers, minus the use of retrying). */
+export const LOST_STATUS = 409;
 export const STALE_HEADERS = Object.freeze({ 'content-type': 'application/json', 'retry-after': '1' });

@@ -35,7 +35,7 @@ export function fastifyConsistency(fastify: FastifyLike, options: FastifyConsist
     gate.wait(requested).then(
       (outcome) => {
         if (!outcome.ok) {
-          reply.code(STALE_STATUS).headers({ ...STALE_HEADERS }).send(outcome.body);
+          reply.code(outcome.status ?? STALE_STATUS).headers({ ...STALE_HEADERS }).send(outcome.body);
           return;
         }
         const scope = gate.begin(requested);

@@ -16,7 +16,7 @@ export function expressConsistency(databases: ConsistencyDatabases, options: Con
     gate.wait(requested).then(
       (outcome) => {
         if (!outcome.ok) {
-          res.writeHead(STALE_STATUS, STALE_HEADERS).end(outcome.body);
+          res.writeHead(outcome.status ?? STALE_STATUS, STALE_HEADERS).end(outcome.body);
           return;
         }
         const scope = gate.begin(requested);

@@ -11,7 +11,7 @@ export function withConsistency(databases: ConsistencyDatabases, handler: WebHan
   return async (request) => {
     const requested = gate.requested(request.headers.get('cookie'), request.headers.get(gate.headerName));
     const outcome = await gate.wait(requested, request.signal);
-    if (!outcome.ok) return new Response(outcome.body ?? null, { status: STALE_STATUS, headers: STALE_HEADERS });
+    if (!outcome.ok) return new Response(outcome.body ?? null, { status: outcome.status ?? STALE_STATUS, headers: STALE_HEADERS });
     const scope = gate.begin(requested);
     const response = await gate.run(scope, () => handler(request));
     const token = gate.token(scope);
@@ -40,7 +40,7 @@ export function honoConsistency(databases: ConsistencyDatabases, options: Consis
     const request = c.req.raw;
     const requested = gate.requested(request.headers.get('cookie'), request.headers.get(gate.headerName));
     const outcome = await gate.wait(requested, request.signal);
-    if (!outcome.ok) return c.body(outcome.body ?? null, STALE_STATUS, { ...STALE_HEADERS });
+    if (!outcome.ok) return c.body(outcome.body ?? null, outcome.status ?? STALE_STATUS, { ...STALE_HEADERS });
     const scope = gate.begin(requested);
     await gate.run(scope, () => next());
     const token = gate.token(scope);

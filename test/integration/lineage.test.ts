@@ -4,6 +4,7 @@ import { symlinkSync, writeFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { CHANNELS, type LiteFSDatabase, type LiteFSForwardOptions, openDatabase } from '../../src/index.js';
 import { silentLogger } from '../../src/logger.js';
+import { ConsistencyGate } from '../../src/middleware/consistency-gate.js';
 import { formatTxid } from '../../src/util/txid.js';
 import { FakeLiteFS } from '../support/fake-litefs.js';
 import { freePort, nodeOptions } from '../support/fake-cluster.js';
@@ -125,4 +126,28 @@ test("a tx event with another checksum at a TXID this node holds is a lineage ch
   while (seen.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
   assert.deepEqual(seen, [{ node: 'node-b', database: 'app.db', from: { txid: formatTxid(5n), checksum: A5 }, to: { txid: formatTxid(5n), checksum: B5 }, reason: 'checksum-differs' }]);
   assert.equal((await replica.status()).lineageChanges, 1);
+});
+
+test('a bookmark names its commit: the token carries TXID and checksum, and one whose commit was lost gets BOOKMARK_LOST (409) at once', async (t) => {
+  const { primary, replica, primaryLiteFS, replicaLiteFS, close } = await pair({});
+  t.after(close);
+  position(primaryLiteFS, 5, A5);
+  position(replicaLiteFS, 5, A5);
+  const gate = new ConsistencyGate(replica);
+  const scope = gate.begin();
+  await gate.run(scope, () => replica.run('INSERT INTO items (name) VALUES (?)', ['bookmarked']));
+  assert.equal(gate.token(scope), `${formatTxid(5n)}.${A5}`);
+  // The same token is good on both nodes while they hold that commit.
+  assert.deepEqual(await gate.wait(gate.requested(`__txid=${formatTxid(5n)}.${A5}`, undefined)), { ok: true });
+  // A failover: the replica's TXID 5 is now another transaction. The token's commit is gone, and waiting would not help.
+  position(replicaLiteFS, 5, B5);
+  const lost = await gate.wait(gate.requested(`__txid=${formatTxid(5n)}.${A5}`, undefined));
+  assert.equal(lost.ok, false);
+  assert.equal(lost.status, 409);
+  assert.equal(JSON.parse(lost.body!).error.code, 'BOOKMARK_LOST');
+  // The primary is as far as its lineage goes: a TXID it does not have yet was lost with another primary.
+  await assert.rejects(primary.waitForTxid(formatTxid(9n), { checksum: C6 }), { code: 'BOOKMARK_LOST' });
+  await primary.waitForTxid(formatTxid(5n), { checksum: A5 });
+  // A bare TXID (LiteFS's proxy cookie) still works as before.
+  assert.deepEqual(await gate.wait(gate.requested(`__txid=${formatTxid(5n)}`, undefined)), { ok: true });
 });

@@ -136,8 +136,9 @@ describe('HTTP middleware: read-your-writes across requests and replicas', () =>
       const posted = await fetch(`${writer.url}/notes/${name}`, { method: 'POST' });
       assert.equal(posted.status, 201);
       const cookie = posted.headers.get('set-cookie');
-      assert.match(cookie ?? '', new RegExp(`^__txid=${next}; Path=/; Max-Age=300; HttpOnly; SameSite=Lax`));
-      assert.equal(posted.headers.get('x-litefs-txid'), next);
+      // The token names the commit: its TXID, and the checksum that tells it from another lineage's TXID.
+      assert.match(cookie ?? '', new RegExp(`^__txid=${next}\\.0000000000000000; Path=/; Max-Age=300; HttpOnly; SameSite=Lax`));
+      assert.equal(posted.headers.get('x-litefs-txid'), `${next}.0000000000000000`);
 
       // The other replica has not replicated the write yet: the GET waits instead of answering stale data.
       let settled = false;

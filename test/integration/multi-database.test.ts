@@ -16,6 +16,7 @@ import { freePort, nodeOptions, TEST_SECRET } from '../support/fake-cluster.js';
 import { FakeLiteFS } from '../support/fake-litefs.js';
 
 const txid = (n: number): string => n.toString(16).padStart(16, '0');
+const ZERO = '0000000000000000';
 
 function rowsIn(path: string): string[] {
   const db = new BetterSqlite3(path, { readonly: true });
@@ -119,13 +120,14 @@ describe('several databases in one app', () => {
     writeFileSync(`${appPath}-pos`, `${txid(0x210)}/0000000000000000\n`);
     writeFileSync(`${cachePath}-pos`, `${txid(0x320)}/0000000000000000\n`);
     const both = await fetch(`${url}/both`, { method: 'POST' });
-    const token = `app.db=${txid(0x210)}&cache.db=${txid(0x320)}`;
+    // Each position names its commit: TXID, then the checksum.
+    const token = `app.db=${txid(0x210)}.${ZERO}&cache.db=${txid(0x320)}.${ZERO}`;
     assert.equal(both.headers.get('x-litefs-txid'), token);
-    assert.match(both.headers.get('set-cookie') ?? '', new RegExp(`^__txid=${token.replace('.', '\\.')}; Path=/`));
+    assert.match(both.headers.get('set-cookie') ?? '', new RegExp(`^__txid=${token.replaceAll('.', '\\.')}; Path=/`));
 
     writeFileSync(`${cachePath}-pos`, `${txid(0x321)}/0000000000000000\n`);
     const cacheOnly = await fetch(`${url}/cache`, { method: 'POST', headers: { cookie: `__txid=${token}` } });
-    assert.equal(cacheOnly.headers.get('x-litefs-txid'), `app.db=${txid(0x210)}&cache.db=${txid(0x321)}`, "app.db's TXID is kept");
+    assert.equal(cacheOnly.headers.get('x-litefs-txid'), `app.db=${txid(0x210)}.${ZERO}&cache.db=${txid(0x321)}.${ZERO}`, "app.db's position is kept");
 
     // This replica has both positions: a read carrying the token is served at once; a read that did not write gets no cookie.
     const read = await fetch(`${url}/read`, { headers: { cookie: `__txid=${token}` } });

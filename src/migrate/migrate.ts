@@ -147,6 +147,8 @@ class MigrationRun {
   readonly #deadline: AbortSignal;
   readonly #signal: AbortSignal;
   readonly #result: MigrateResult = { applied: [], ranCommand: false, waited: false, interruptions: 0 };
+  /** Set once this run has created the tables: a primary waiting for the lock does not write them again. */
+  #schemaReady = false;
   /** What the run waits for now, for the timeout's message. */
   #waitingFor = 'the first look at the migrations table';
   #lastLogged = '';
@@ -187,6 +189,8 @@ class MigrationRun {
         } catch (error) {
           if (!(error instanceof MigrationError) || error.code !== 'MIGRATION_INTERRUPTED' || error.migration?.startsWith('command:') === true) throw this.#failure(error);
           this.#result.interruptions++;
+          // A new primary may be on another lineage: look at its tables afresh.
+          this.#schemaReady = false;
           this.#log('warn', { err: error, code: error.code }, 'litefs-forward migrate: interrupted; starting over');
         }
       } else {
@@ -202,7 +206,10 @@ class MigrationRun {
   async #migrateAsPrimary(): Promise<boolean> {
     const db = this.#db;
     const call = { signal: this.#signal };
-    await this.#guard(() => db.exec(this.#store.schemaSql, call), undefined);
+    if (!this.#schemaReady) {
+      await this.#guard(() => db.exec(this.#store.schemaSql, call), undefined);
+      this.#schemaReady = true;
+    }
     const token = randomUUID();
     const owner = `${db.hostname}/${process.pid}`;
     if (!(await this.#guard(() => this.#store.acquire(db, owner, token, this.#config.lockTtl, call), undefined))) {

@@ -220,6 +220,52 @@ test('an expired lock is taken over; a live one holds a run off until its deadli
   assert.equal(await db.get(`SELECT name FROM sqlite_master WHERE name = 'b'`), undefined);
 });
 
+test('a lock taken over between two files stops the run before the next file; it starts over and applies the rest once', async (t) => {
+  const root = tempDir(t);
+  const path = join(root, 'app.db');
+  await using db = await openDatabase({ path, mode: 'local' });
+  await using other = await openDatabase({ path, mode: 'local' });
+  const dir = sqlDir(root, ['001.sql', '002.sql', '003.sql']);
+  const warnings: string[] = [];
+  const logger = { debug() {}, info() {}, warn: (fields: object) => void warnings.push(String((fields as { code?: string }).code)), error() {} };
+  const result = await migrate(db, {
+    sqlDir: dir,
+    pollInterval: 20,
+    logger,
+    onApplied: async ({ migration }) => {
+      // Another run takes the lock over (as if this one had stalled past its lockTtl) and holds it for 300 ms.
+      if (migration === '001.sql') await other.run(`UPDATE _litefs_forward_migrations_lock SET token = 'other', owner = 'other/1', expires_at = expires_at - 30000 + 300`);
+    },
+  });
+  assert.deepEqual(result.applied, ['001.sql', '002.sql', '003.sql']);
+  assert.equal(result.interruptions, 1);
+  assert.deepEqual(warnings, ['MIGRATION_INTERRUPTED']);
+  assert.deepEqual(await appliedLog(db), ['001.sql', '002.sql', '003.sql']);
+});
+
+test("an adapter's own migrator as the command (Kysely's Migrator on the primary's file): its bookkeeping makes a re-run a no-op", async (t) => {
+  const root = tempDir(t);
+  const path = join(root, 'app.db');
+  await using db = await openDatabase({ path, mode: 'local' });
+  // What an app's migrate script does: Kysely on the file named in the environment, with its own migrations table.
+  const script = `
+    const { Kysely, Migrator, SqliteDialect, sql } = await import('kysely');
+    const { default: Database } = await import('better-sqlite3');
+    const db = new Kysely({ dialect: new SqliteDialect({ database: new Database(process.env.LITEFS_FORWARD_DATABASE_PATH) }) });
+    const migrations = { '001_people': { up: async (db) => { await db.schema.createTable('people').addColumn('name', 'text').execute(); await sql\`INSERT INTO people VALUES ('ada')\`.execute(db); } } };
+    const { error, results } = await new Migrator({ db, provider: { getMigrations: async () => migrations } }).migrateToLatest();
+    await db.destroy();
+    console.log(JSON.stringify(results.map((r) => r.migrationName)));
+    if (error) { console.error(error); process.exit(1); }`;
+  const command = [process.execPath, '--input-type=module', '-e', script];
+  assert.equal((await migrate(db, { command, id: 'release-1', stdio: 'ignore' })).ranCommand, true);
+  // The next release runs the command again; Kysely's kysely_migration table says 001 is done.
+  assert.equal((await migrate(db, { command, id: 'release-2', stdio: 'ignore' })).ranCommand, true);
+  assert.deepEqual(await db.all('SELECT name FROM people'), [{ name: 'ada' }]);
+  assert.deepEqual(await db.all('SELECT name FROM kysely_migration'), [{ name: '001_people' }]);
+  assert.deepEqual((await db.all<{ name: string }>('SELECT name FROM _litefs_forward_migrations ORDER BY name')).map((row) => row.name), ['command:release-1', 'command:release-2']);
+});
+
 test('a command that exits non-zero is MIGRATION_FAILED, not recorded, and the lock is released', async (t) => {
   const root = tempDir(t);
   await using db = await openDatabase({ path: join(root, 'app.db'), mode: 'local' });

@@ -171,8 +171,9 @@ class MigrationRun {
       try {
         recorded = await this.#store.recorded(this.#db);
       } catch (error) {
-        // A LiteFS restart under us: the same look succeeds in a moment.
-        if ((error as { code?: unknown }).code !== 'DATABASE_UNAVAILABLE') throw error;
+        // A LiteFS restart, or replication holding the file's lock past the busy timeout: look again in a moment.
+        const code = (error as { code?: unknown }).code;
+        if (code !== 'DATABASE_UNAVAILABLE' && !(typeof code === 'string' && code.startsWith('SQLITE_BUSY'))) throw error;
         await this.#pause();
         continue;
       }

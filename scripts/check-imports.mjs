@@ -8,7 +8,7 @@
 //   1 parts:        detection/, wire/, sqlite/, consistency, transaction
 //   2 roles:        primary/, replica/ (the two sides of the wire)
 //   3 facade:       database, transactions/ (its three transaction drivers)
-//   4 entry points: index, adapters/, middleware/, metrics/, compat/, cli/
+//   4 entry points: index, adapters/, middleware/, metrics/, compat/, cli/, migrate/
 // So detection/, sqlite/ and wire/ never import database.ts or index.ts. A file that matches no layer fails the
 // check: place it here first. Imports within one layer are allowed; the cycle check guards them.
 import { readdirSync, readFileSync } from 'node:fs';
@@ -25,7 +25,7 @@ const LAYERS = [
   [1, /^(detection|wire|sqlite)\/|^(consistency|transaction)\.ts$/],
   [2, /^(primary|replica)\//],
   [3, /^database\.ts$|^transactions\//],
-  [4, /^index\.ts$|^(adapters|middleware|metrics|compat|cli)\//],
+  [4, /^index\.ts$|^(adapters|middleware|metrics|compat|cli|migrate)\//],
 ];
 
 function layerOf(file) {

@@ -40,6 +40,7 @@ import type {
   CallOptions,
   QueryResult,
   Queryable,
+  ReadGate,
   Role,
   RoleChange,
   Row,
@@ -85,6 +86,8 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
   /** Local write transactions still open, each with the function that rolls it back (on close). */
   readonly #localTransactions = new Set<(reason: string) => void>();
   #counters = { inFlight: 0, forwarded: 0, failed: 0, resent: 0 };
+  /** Schema gating's hook (src/migrate/schema-gate.ts); undefined, and free, unless an app installs it. */
+  #readGate: ReadGate | undefined;
 
   /** Use `openDatabase()`. */
   private constructor(
@@ -197,6 +200,19 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
 
   get hostname(): string {
     return this.#config.hostname;
+  }
+
+  /** The database file's path, as given in `path`. */
+  get path(): string {
+    return this.#config.path;
+  }
+
+  /**
+   * Installs (or, with undefined, removes) a gate that every local read on a replica passes first; the primary
+   * never consults it. `gateSchema()` uses it to hold reads back until this replica has a migration.
+   */
+  setReadGate(gate: ReadGate | undefined): void {
+    this.#readGate = gate;
   }
 
   /** The database's file name, which is also its name in LiteFS's events. */
@@ -608,7 +624,11 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
       if (refused !== undefined) throw refused;
       if (entry.kind === 'read') {
         const prepared = entry;
-        return readingLocally(() => executeLocal(this.#reader, prepared, params, mode), { node: this.#config.hostname, sql });
+        const gate = this.#readGate;
+        // 'forward' falls through to the write path: the primary runs the read and answers it.
+        if (gate === undefined || this.#isWriter() || (await gate(options)) === 'local') {
+          return readingLocally(() => executeLocal(this.#reader, prepared, params, mode), { node: this.#config.hostname, sql });
+        }
       }
     }
     const result = await this.#write(
@@ -622,7 +642,8 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
         },
         decode: (wire) => decodeResult(wire as WireResult, true),
       },
-      options,
+      // A read forwarded by the gate changed nothing: there is nothing to wait for.
+      entry?.kind === 'read' ? { ...options, readYourWrites: false } : options,
     );
     return shapeResult(result, mode, this.#config.safeIntegers);
   }

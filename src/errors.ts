@@ -19,6 +19,10 @@ export const ERROR_CODES = [
   'DATABASE_UNAVAILABLE',
   'STATEMENT_REFUSED',
   'OVERLOADED',
+  'MIGRATION_FAILED',
+  'MIGRATION_INTERRUPTED',
+  'MIGRATION_TIMEOUT',
+  'SCHEMA_NOT_READY',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -211,5 +215,34 @@ export class StatementRefusedError extends LiteFSForwardError {
   constructor(reason: string, message: string, context?: ErrorContext) {
     super('STATEMENT_REFUSED', message, context);
     this.reason = reason;
+  }
+}
+
+/**
+ * A migration run (`migrate()`, `litefs-forward migrate`) that did not finish. `code` says how:
+ * - MIGRATION_FAILED: a SQL file failed (nothing of it was applied) or the command exited non-zero; fix it and re-run.
+ * - MIGRATION_INTERRUPTED: this node lost the lock or the lease while migrating; re-run (it is safe: applied files
+ *   are recorded with their own transaction, and a command's own bookkeeping skips what it finished).
+ * - MIGRATION_TIMEOUT: the deadline passed while waiting (for the lock, for the primary's record, for replication).
+ */
+export class MigrationError extends LiteFSForwardError {
+  /** The migration concerned: a SQL file's name, or `command:<id>`. */
+  readonly migration?: string;
+  /** A finer reason within the code, e.g. 'sql-error', 'checksum-mismatch', 'exit-code', 'lock-lost', 'lease-lost'. */
+  readonly reason: string;
+  constructor(code: 'MIGRATION_FAILED' | 'MIGRATION_INTERRUPTED' | 'MIGRATION_TIMEOUT', reason: string, message: string, context: ErrorContext & { migration?: string } = {}) {
+    super(code, message, context);
+    this.reason = reason;
+    if (context.migration !== undefined) this.migration = context.migration;
+  }
+}
+
+/** Schema gating in 'refuse' mode, or a 'wait' that ran out: this replica has not replicated these migrations yet. */
+export class SchemaNotReadyError extends LiteFSForwardError {
+  /** The migrations this replica does not have yet. */
+  readonly missing: readonly string[];
+  constructor(missing: readonly string[], message: string, context?: ErrorContext) {
+    super('SCHEMA_NOT_READY', message, context);
+    this.missing = missing;
   }
 }

@@ -12,6 +12,8 @@ export {
   ForwardTimeoutError,
   UnauthorizedError,
   ReadYourWritesTimeoutError,
+  MigrationError,
+  SchemaNotReadyError,
   isLiteFSForwardError,
 } from './errors.js';
 export type { ErrorCode } from './errors.js';
@@ -19,4 +21,6 @@ export type { Logger } from './logger.js';
 export { CHANNELS } from './diagnostics.js';
 export type { ForwardContext, LifecycleEvent, RoleChangeEvent } from './diagnostics.js';
 export type { RpcHandler } from './primary/rpc-handler.js';
+export { MIGRATE_DEFAULTS, migrate, gateSchema, SCHEMA_GATE_MODES, SchemaGate } from './migrate/index.js';
+export type { MigrateOptions, MigrateResult, SchemaGateMode, SchemaGateOptions } from './migrate/index.js';
 export type * from './types.js';

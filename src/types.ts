@@ -114,3 +114,9 @@ export interface RoleChange {
   primary?: string;
   reason: string;
 }
+
+/**
+ * A gate every local read on a replica passes first (installed with `db.setReadGate()`, by schema gating): it
+ * resolves 'local' to read here, 'forward' to read on the primary, or rejects to refuse the read.
+ */
+export type ReadGate = (options: CallOptions) => Promise<'local' | 'forward'>;

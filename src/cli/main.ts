@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 // The `litefs-forward` command. `litefs-forward status --database <name> --url <advertise URL>…` asks each node's forwarding
-// endpoint for its status over the signed RPC channel and prints a table (or JSON with --json).
+// endpoint for its status over the signed RPC channel and prints a table (or JSON with --json); `litefs-forward
+// migrate` runs migrations on the primary (see migrate.ts).
 import { parseArgs } from 'node:util';
+import { runMigrate } from './migrate.js';
 import { formatTable, queryStatuses } from './status.js';
 
 const HELP = `Usage: litefs-forward status --database <name> --url <url> [--url <url>…] [options]
+       litefs-forward migrate --path <db> [--sql-dir <dir>] [options] [-- <command>…]   (see migrate --help)
 
 Asks each node's forwarding endpoint (its advertiseUrl) for its status over the signed
 RPC channel, and prints role, primary, detection signals, TXID and replication lag.
@@ -24,6 +27,7 @@ the request (the error code is printed, e.g. UNAUTHORIZED when secrets differ),
 `;
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'migrate') return runMigrate(argv.slice(1), { stdout: process.stdout, stderr: process.stderr, env: process.env });
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(argv);

@@ -870,6 +870,8 @@ async function haltLockPhase(): Promise<void> {
       s['forwarded-ryw']!.p50 / haltWithoutHelper.p50,
       'x',
     ),
+    // A forwarded write includes the primary's local commit: this is the ratio with nothing else in its path.
+    figure('halt.single.local-floor-ratio', 'halt-lock', `single write p50: local commit on the primary / halt lock (the forwarded ratio's floor)`, s['raw-primary']!.p50 / s['halt-lock']!.p50, 'x'),
     figure('halt.single.p99-ratio', 'halt-lock', `single write p99: forwarded (RYW on) / halt lock (${s['forwarded-ryw']!.p99} vs ${s['halt-lock']!.p99} ms)`, s['forwarded-ryw']!.p99 / s['halt-lock']!.p99, 'x'),
   );
   for (const variant of single) {
@@ -965,7 +967,10 @@ async function haltLockPhase(): Promise<void> {
   const refusals = [...singleParts, ...txParts].reduce((sum, part) => sum + part.errors, 0) + rateRows.reduce((sum, row) => sum + (row['haltLock'] as HaltThroughputResult).errors, 0);
   const firstRefusal = [...singleParts, ...txParts].find((part) => part.firstError !== undefined)?.firstError ?? rateRows.map((row) => (row['haltLock'] as HaltThroughputResult).firstError).find((error) => error !== undefined);
   figures.push(figure('halt.errors', 'halt-lock', `halt-lock attempts LiteFS refused, all parts${firstRefusal === undefined ? '' : ` (first: ${firstRefusal})`}`, refusals, 'attempts'));
+  const local = s['raw-primary']!.p50;
   sections['haltLock'] = {
+    // In units of this run's local commit on the primary, which every forwarded write includes.
+    note: `p50 in units of the primary's local commit (${local} ms): forwarded with RYW ${round(s['forwarded-ryw']!.p50 / local, 2)}x, without ${round(s['forwarded']!.p50 / local, 2)}x, halt lock ${round(s['halt-lock']!.p50 / local, 2)}x; ≤ 0.4x the halt lock means forwarded ≤ ${round((0.4 * s['halt-lock']!.p50) / local, 2)}x the local commit`,
     refusals,
     firstRefusal,
     liteFSLogOnRefusals: refusals === 0 ? [] : [replica, primary].flatMap((node) => liteFSErrorLines(node)),

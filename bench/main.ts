@@ -808,13 +808,13 @@ function haltParts(parts: HaltSamples[]): Record<'lockWait' | 'localWork' | 'rel
   };
 }
 
-/** The last lines a node's LiteFS logged about errors and locks (the probe's refused write included). */
-function liteFSErrorLines(node: ClusterNode, max = 20): string[] {
+/** The last lines a node's LiteFS logged (about errors and locks only, with `filter`). */
+function liteFSLogLines(node: ClusterNode, options: { max: number; filter?: RegExp }): string[] {
   try {
     const lines = readFileSync(node.litefsLogFile, 'utf8').split('\n');
     return lines
-      .filter((line) => /error|halt|lock/i.test(line))
-      .slice(-max)
+      .filter((line) => line !== '' && (options.filter === undefined || options.filter.test(line)))
+      .slice(-options.max)
       .map((line) => `${node.name}: ${line}`);
   } catch (error) {
     return [`${node.name}: cannot read ${node.litefsLogFile}: ${errorMessage(error)}`];
@@ -822,9 +822,18 @@ function liteFSErrorLines(node: ClusterNode, max = 20): string[] {
 }
 
 async function haltLockPhase(): Promise<void> {
-  const binary = haltLockBinary!;
   const { primary, replicas } = await currentRoles();
   const replica = replicas[0]!;
+  try {
+    await haltLockMeasurements(haltLockBinary!, primary, replica);
+  } catch (error) {
+    // What LiteFS logged tells a stalled halt lock from a failure of the library.
+    sections['haltLock'] = { failed: errorMessage(error), liteFSLog: [replica, primary].flatMap((node) => liteFSLogLines(node, { max: 40 })) };
+    throw error;
+  }
+}
+
+async function haltLockMeasurements(binary: string, primary: ClusterNode, replica: ClusterNode): Promise<void> {
   // The premise, checked in every run: LiteFS refuses this process's write without the lock and takes it while the
   // helper (another process) holds the lock.
   const probe = await app(replica).call<HaltProbe>('haltProbe', { binary }, 60_000);
@@ -973,7 +982,7 @@ async function haltLockPhase(): Promise<void> {
     note: `p50 in units of the primary's local commit (${local} ms): forwarded with RYW ${round(s['forwarded-ryw']!.p50 / local, 2)}x, without ${round(s['forwarded']!.p50 / local, 2)}x, halt lock ${round(s['halt-lock']!.p50 / local, 2)}x; ≤ 0.4x the halt lock means forwarded ≤ ${round((0.4 * s['halt-lock']!.p50) / local, 2)}x the local commit`,
     refusals,
     firstRefusal,
-    liteFSLogOnRefusals: refusals === 0 ? [] : [replica, primary].flatMap((node) => liteFSErrorLines(node)),
+    liteFSLogOnRefusals: refusals === 0 ? [] : [replica, primary].flatMap((node) => liteFSLogLines(node, { max: 20, filter: /error|halt|lock/i })),
     primary: primary.name,
     replica: replica.name,
     helper: 'bench/halt-lock/halt-lock.c, built with gcc at the start of the run; one process per writer, each holding one open <db>-lock and taking F_OFD_SETLKW {F_WRLCK, l_start 72, l_len 1} on "lock", F_UNLCK on "unlock" (stdin/stdout lines)',

@@ -642,7 +642,6 @@ async function endHelpers(helpers: HaltLockHelper[]): Promise<void> {
   await Promise.all(helpers.map((helper) => helper.exited));
 }
 
-/** Takes the halt lock, runs `fn` on this process's own connection, and releases it even when `fn` throws. */
 interface HaltTiming {
   lockMs: number;
   bodyMs: number;
@@ -651,6 +650,7 @@ interface HaltTiming {
   fcntlMs: number;
 }
 
+/** Takes the halt lock, runs `fn` on this process's own connection, and releases it even when `fn` throws. */
 async function underHaltLock<T>(helper: HaltLockHelper, fn: () => T): Promise<{ value: T } & HaltTiming> {
   const startedAt = performance.now();
   const lockMicros = await helper.lock();

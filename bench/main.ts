@@ -7,7 +7,7 @@
 // that makes the call; the driver only orchestrates, and follows every node's /events stream itself to
 // timestamp lease changes independently of the library.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -16,9 +16,10 @@ import { Cluster, type ClusterNode, freePort } from '../test/harness/cluster.js'
 import { CLUSTER_ROOT_ENV } from '../test/harness/processes.js';
 import { type LinePanel, type Panel, renderChart } from './chart.js';
 import { type CodecReport, runCodecBench } from './codec.js';
+import { compileHaltLockHelper } from './halt-lock.js';
 import { ChildHandle, type InterleavedResult } from './ipc.js';
 import { type LeaseEvent, LiteFSEventLog } from './litefs-events.js';
-import type { LoopRecord, MemorySample, NodeAppConfig, RoleChangeRecord } from './node-app.js';
+import type { HaltSamples, HaltThroughputResult, LoopRecord, MemorySample, NodeAppConfig, RoleChangeRecord } from './node-app.js';
 import { type Figure, failedFigure, figure, table, type Target } from './report.js';
 import { runTransportBench, type TransportReport } from './transport.js';
 import { PING_PATH } from './workload.js';
@@ -40,6 +41,8 @@ interface Params {
   codec: { rounds: number; blockMs: number };
   transport: { sequential: number; concurrent: number; inFlight: number; rounds: number };
   rtt: { rounds: number; block: number; throughputMs: number };
+  /** LiteFS's halt lock against forwarding; throughput: rows split over the halt-lock writers, capped in time. */
+  halt: { rounds: number; block: number; rows: number; capMs: number; txRounds: number; txBlock: number };
 }
 
 const FULL: Params = {
@@ -55,6 +58,7 @@ const FULL: Params = {
   codec: { rounds: 11, blockMs: 40 },
   transport: { sequential: 1_500, concurrent: 12_000, inFlight: 64, rounds: 2 },
   rtt: { rounds: 5, block: 20, throughputMs: 3_000 },
+  halt: { rounds: 10, block: 30, rows: 192, capMs: 10_000, txRounds: 6, txBlock: 25 },
 };
 
 const QUICK: Params = {
@@ -70,6 +74,7 @@ const QUICK: Params = {
   codec: { rounds: 5, blockMs: 25 },
   transport: { sequential: 500, concurrent: 5_000, inFlight: 64, rounds: 1 },
   rtt: { rounds: 2, block: 20, throughputMs: 1_500 },
+  halt: { rounds: 4, block: 15, rows: 64, capMs: 4_000, txRounds: 3, txBlock: 10 },
 };
 
 function parseArgs(argv: string[]): { quick: boolean; leaseTtl: string; lockDelay: string; outDir: string; only: Set<string> | undefined; rtts: number[]; verbose: boolean } {
@@ -81,7 +86,7 @@ function parseArgs(argv: string[]): { quick: boolean; leaseTtl: string; lockDela
   for (const arg of argv) {
     if (arg === '--help' || arg === '-h') {
       process.stdout.write(
-        'usage: node dist/bench/main.js [--quick] [--lease-ttl=10s (2s with --quick)] [--lock-delay=1s] [--out=bench/results] [--only=codec,transport,reads,latency,throughput,ledger,memory,reaction,failover,rtt] [--rtt=0,20,80|off] [--verbose]\n',
+        'usage: node dist/bench/main.js [--quick] [--lease-ttl=10s (2s with --quick)] [--lock-delay=1s] [--out=bench/results] [--only=codec,transport,reads,latency,throughput,halt-lock,ledger,memory,reaction,failover,rtt] [--rtt=0,20,80|off] [--verbose]\n',
       );
       process.exit(0);
     }
@@ -526,10 +531,11 @@ interface RateOptions {
   timeOrderedKeys?: boolean;
 }
 
-async function forwardedRate(replicas: ClusterNode[], writers: number, durationMs: number, options: RateOptions = {}): Promise<RateResult> {
+async function forwardedRate(replicas: ClusterNode[], writers: number, durationMs: number, options: RateOptions = {}, primary?: ClusterNode): Promise<RateResult> {
   const split = replicas.map((_, i) => Math.floor(writers / replicas.length) + (i < writers % replicas.length ? 1 : 0));
   const startAt = epochNow() + 150;
-  const primaryLog = cluster!.nodes.filter((node) => !replicas.includes(node) && node.litefsRunning).map((node) => eventLogs.get(node.name))[0];
+  // Without `primary`, the replicas are all the nodes but the primary.
+  const primaryLog = primary !== undefined ? eventLogs.get(primary.name) : cluster!.nodes.filter((node) => !replicas.includes(node) && node.litefsRunning).map((node) => eventLogs.get(node.name))[0];
   let cpuBefore = new Map<string, number>();
   let txBefore = 0;
   const mark = sleep(150 - 5).then(() => {
@@ -739,6 +745,305 @@ async function groupCommitPhase(): Promise<void> {
     );
   }
   sections['groupCommit'] = { windowMs, rounds: P.throughput.variantRounds, baselinePerSecond: Math.round(baseline64), rows };
+}
+
+// --- LiteFS's halt lock (issue 15) -----------------------------------------------------------------------------
+// LiteFS's own write forwarding, measured against litefs-forward on the same cluster, in the same run: a replica
+// takes an OFD write lock on byte 72 of `<db>-lock`, which halts the primary and lends the replica its write lock,
+// writes locally, and releases. The lock is held by bench/halt-lock/halt-lock.c (Node cannot take OFD locks); the
+// replica's app process writes with its own better-sqlite3 connection meanwhile.
+
+let haltLockDir: string | undefined;
+let haltLockBinary: string | undefined;
+
+/** Builds the helper before the cluster starts, so that a machine without gcc fails in a second, not minutes. */
+async function haltLockBuildPhase(): Promise<void> {
+  haltLockDir = mkdtempSync(join(tmpdir(), 'litefs-forward-halt-lock-'));
+  // shutdown() removes it too; this covers the exits that skip it (a signal the harness turns into process.exit).
+  const dir = haltLockDir;
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  haltLockBinary = compileHaltLockHelper(haltLockDir);
+  log(`halt-lock helper built: ${haltLockBinary}`);
+}
+
+interface HaltProbe {
+  withoutLock: string;
+  underHelperLock: string;
+}
+
+interface SequentialVariant {
+  id: string;
+  label: string;
+  short: string;
+  run: (n: number, warmup: number) => Promise<number[]>;
+}
+
+/** Blocks of every variant, the order rotated each round (as the latency phase does); samples per variant. */
+async function interleavedBlocks(variants: SequentialVariant[], rounds: number, block: number): Promise<Map<string, number[]>> {
+  const samples = new Map<string, number[]>(variants.map((variant) => [variant.id, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (let i = 0; i < variants.length; i++) {
+      const variant = variants[(i + round) % variants.length]!;
+      samples.get(variant.id)!.push(...(await variant.run(block, round === 0 ? 10 : 2)));
+    }
+  }
+  return samples;
+}
+
+/** The halt-lock side of a variant: keeps the parts (lock wait, local work, release) of every sample. */
+function haltVariant(replica: ClusterNode, cmd: 'haltLatency' | 'haltTransaction', binary: string, parts: HaltSamples[]): SequentialVariant['run'] {
+  return async (n, warmup) => {
+    const result = await app(replica).call<HaltSamples>(cmd, { binary, n, warmup }, 300_000);
+    parts.push(result);
+    return result.samples;
+  };
+}
+
+function haltParts(parts: HaltSamples[]): Record<'lockWait' | 'localWork' | 'release' | 'helperPipes', Summary> {
+  return {
+    lockWait: summarize(parts.flatMap((part) => part.lockMs)),
+    localWork: summarize(parts.flatMap((part) => part.bodyMs)),
+    release: summarize(parts.flatMap((part) => part.unlockMs)),
+    helperPipes: summarize(parts.flatMap((part) => part.helperMs)),
+  };
+}
+
+/** The last lines a node's LiteFS logged (about errors and locks only, with `filter`). */
+function liteFSLogLines(node: ClusterNode, options: { max: number; filter?: RegExp }): string[] {
+  try {
+    const lines = readFileSync(node.litefsLogFile, 'utf8').split('\n');
+    return lines
+      .filter((line) => line !== '' && (options.filter === undefined || options.filter.test(line)))
+      .slice(-options.max)
+      .map((line) => `${node.name}: ${line}`);
+  } catch (error) {
+    return [`${node.name}: cannot read ${node.litefsLogFile}: ${errorMessage(error)}`];
+  }
+}
+
+async function haltLockPhase(): Promise<void> {
+  const { primary, replicas } = await currentRoles();
+  const replica = replicas[0]!;
+  try {
+    await haltLockMeasurements(haltLockBinary!, primary, replica);
+  } catch (error) {
+    // What LiteFS logged tells a stalled halt lock from a failure of the library.
+    sections['haltLock'] = { failed: errorMessage(error), liteFSLog: [replica, primary].flatMap((node) => liteFSLogLines(node, { max: 40 })) };
+    throw error;
+  }
+}
+
+async function haltLockMeasurements(binary: string, primary: ClusterNode, replica: ClusterNode): Promise<void> {
+  // The premise, checked in every run: LiteFS refuses this process's write without the lock and takes it while the
+  // helper (another process) holds the lock.
+  const probe = await app(replica).call<HaltProbe>('haltProbe', { binary }, 60_000);
+  if (probe.withoutLock === 'accepted') throw new Error(`${replica.name} took a local write without the halt lock: it is not a replica`);
+  if (probe.underHelperLock !== 'accepted') {
+    throw new Error(`LiteFS refused a write from the app process on ${replica.name} while the helper held the halt lock (${probe.underHelperLock}): the helper would have to write itself`);
+  }
+  log(`halt lock on ${replica.name}: a write without it fails (${probe.withoutLock}), a write from this app process while the helper holds it is accepted`);
+
+  // 1. One write at a time.
+  const singleParts: HaltSamples[] = [];
+  const single: SequentialVariant[] = [
+    { id: 'raw-primary', label: 'raw better-sqlite3 on the primary (local reference)', short: 'raw prim.', run: (n, warmup) => app(primary).call<number[]>('latency', { variant: 'raw', n, warmup }, 300_000) },
+    { id: 'lib-primary', label: 'library on the primary (local reference)', short: 'lib prim.', run: (n, warmup) => app(primary).call<number[]>('latency', { variant: 'lib', n, warmup }, 300_000) },
+    {
+      id: 'forwarded-ryw',
+      label: 'forwarded from a replica, RYW on',
+      short: 'fwd+RYW',
+      run: (n, warmup) => app(replica).call<number[]>('latency', { variant: 'lib', readYourWrites: true, n, warmup }, 300_000),
+    },
+    // What the read-your-writes wait adds here: the halt lock's write is visible locally at once, so RYW on is the fair side.
+    { id: 'forwarded', label: 'forwarded from a replica, RYW off', short: 'fwd', run: (n, warmup) => app(replica).call<number[]>('latency', { variant: 'lib', readYourWrites: false, n, warmup }, 300_000) },
+    { id: 'halt-lock', label: 'halt lock from a replica (lock, INSERT, unlock)', short: 'halt lock', run: haltVariant(replica, 'haltLatency', binary, singleParts) },
+  ];
+  const singleSamples = await interleavedBlocks(single, P.halt.rounds, P.halt.block);
+  const s = Object.fromEntries(single.map((variant) => [variant.id, summarize(singleSamples.get(variant.id)!)])) as Record<string, Summary>;
+  const singleBreakdown = haltParts(singleParts);
+  // The halt lock as a native addon would take it: each sample without its two pipe round trips to the helper.
+  const haltWithoutHelper = summarize(singleParts.flatMap((part) => part.samples.map((sample, i) => sample - part.helperMs[i]!)));
+  log(`single write p50: forwarded (RYW) ${s['forwarded-ryw']!.p50} ms, halt lock ${s['halt-lock']!.p50} ms, local ${s['raw-primary']!.p50} ms`);
+  figures.push(
+    figure('halt.single.p50-ratio', 'halt-lock', `single write p50: forwarded (RYW on) / halt lock (${s['forwarded-ryw']!.p50} vs ${s['halt-lock']!.p50} ms)`, s['forwarded-ryw']!.p50 / s['halt-lock']!.p50, 'x', le(0.4, '≤ 0.4x'), {
+      forwardedRywP50: s['forwarded-ryw']!.p50,
+      forwardedRywOffP50: s['forwarded']!.p50,
+      localOnPrimaryP50: s['raw-primary']!.p50,
+      haltLockP50: s['halt-lock']!.p50,
+      haltLockParts: { lockWaitP50: singleBreakdown.lockWait.p50, insertP50: singleBreakdown.localWork.p50, releaseP50: singleBreakdown.release.p50 },
+    }),
+    figure(
+      'halt.single.p50-ratio-without-helper',
+      'halt-lock',
+      `single write p50: forwarded (RYW on) / halt lock minus the helper's pipe round trips (${haltWithoutHelper.p50} ms)`,
+      s['forwarded-ryw']!.p50 / haltWithoutHelper.p50,
+      'x',
+    ),
+    // A forwarded write includes the primary's local commit: this is the ratio with nothing else in its path.
+    figure('halt.single.local-floor-ratio', 'halt-lock', `single write p50: local commit on the primary / halt lock (the forwarded ratio's floor)`, s['raw-primary']!.p50 / s['halt-lock']!.p50, 'x'),
+    figure('halt.single.p99-ratio', 'halt-lock', `single write p99: forwarded (RYW on) / halt lock (${s['forwarded-ryw']!.p99} vs ${s['halt-lock']!.p99} ms)`, s['forwarded-ryw']!.p99 / s['halt-lock']!.p99, 'x'),
+  );
+  for (const variant of single) {
+    figures.push(figure(`halt.single.${variant.id}.p50`, 'halt-lock', `single write p50: ${variant.label}`, s[variant.id]!.p50, 'ms'));
+    figures.push(figure(`halt.single.${variant.id}.p99`, 'halt-lock', `single write p99: ${variant.label}`, s[variant.id]!.p99, 'ms'));
+  }
+  figures.push(
+    figure('halt.single.halt-lock.lock-wait.p50', 'halt-lock', 'halt lock, of which taking the lock (primary halted, replica caught up), p50', singleBreakdown.lockWait.p50, 'ms'),
+    figure('halt.single.halt-lock.insert.p50', 'halt-lock', 'halt lock, of which the INSERT on the replica (its commit ships the LTX to the primary), p50', singleBreakdown.localWork.p50, 'ms'),
+    figure('halt.single.halt-lock.release.p50', 'halt-lock', 'halt lock, of which the release, p50', singleBreakdown.release.p50, 'ms'),
+    figure('halt.single.halt-lock.helper.p50', 'halt-lock', 'halt lock, of lock + release: the pipe round trips to the helper (outside fcntl), p50', singleBreakdown.helperPipes.p50, 'ms'),
+  );
+
+  // 2. 1, 8 and 64 concurrent writers on the replica: forwarded windows on both sides of each halt-lock run.
+  const windowMs = Math.round(P.throughput.durationMs / 2);
+  const rateRows: Record<string, unknown>[] = [];
+  for (const writers of P.throughput.writers) {
+    await forwardedRate([replica], writers, P.throughput.warmupMs, {}, primary);
+    const before = await forwardedRate([replica], writers, windowMs, {}, primary);
+    const rowsPerWriter = Math.max(2, Math.ceil(P.halt.rows / writers));
+    const halt = await app(replica).call<HaltThroughputResult>('haltThroughput', { binary, writers, rowsPerWriter, capMs: P.halt.capMs }, P.halt.capMs + 120_000);
+    const after = await forwardedRate([replica], writers, windowMs, {}, primary);
+    const forwarded = combine([before, after]);
+    const ratio = forwarded.perSecond / halt.perSecond;
+    log(`${writers} writer(s) on ${replica.name}: forwarded ${Math.round(forwarded.perSecond)} rows/s, halt lock ${round(halt.perSecond, 1)} rows/s (${halt.rows} rows in ${Math.round(halt.elapsedMs)} ms, ${halt.errors} errors)`);
+    rateRows.push({
+      writers,
+      forwardedPerSecond: Math.round(forwarded.perSecond),
+      forwardedWindows: forwarded.windows,
+      forwardedErrors: forwarded.errors,
+      forwardedRowsPerCommit: rowsPerCommit(forwarded),
+      haltLock: { ...halt, perSecond: round(halt.perSecond, 2), elapsedMs: Math.round(halt.elapsedMs), rowsPerWriter },
+      ratio: round(ratio, 2),
+    });
+    figures.push(
+      figure(
+        `halt.throughput.w${writers}.ratio`,
+        'halt-lock',
+        `throughput, ${writers} writer(s) on one replica: forwarded / halt lock (${Math.round(forwarded.perSecond)} vs ${round(halt.perSecond, 1)} rows/s)`,
+        ratio,
+        'x',
+        writers === 64 ? ge(20, '≥ 20x') : null,
+        {
+          forwardedErrors: forwarded.errors,
+          forwardedRowsPerCommit: rowsPerCommit(forwarded),
+          forwardedCpuPercentOfOneCore: forwarded.cpu,
+          haltLockErrors: halt.errors,
+          haltLockCappedWriters: halt.cappedWriters,
+          haltLockWait: halt.lockWait,
+        },
+      ),
+      figure(`halt.throughput.w${writers}.halt-lock`, 'halt-lock', `halt-lock throughput, ${writers} writer(s), rows/s (${halt.errors} errors)`, halt.perSecond, '/s'),
+    );
+  }
+
+  // 3. The interactive read-then-write transaction: counter + 1.
+  const counterBefore = (await app(primary).call<{ n: number }>('counterValue')).n;
+  const txParts: HaltSamples[] = [];
+  let increments = 0;
+  const counted = (run: SequentialVariant['run']): SequentialVariant['run'] => async (n, warmup) => {
+    const samples = await run(n, warmup);
+    increments += n + warmup;
+    return samples;
+  };
+  const transactions: SequentialVariant[] = [
+    { id: 'raw-primary', label: 'BEGIN IMMEDIATE … COMMIT, raw on the primary (local reference)', short: 'local prim.', run: counted((n, warmup) => app(primary).call<number[]>('counterTransactions', { variant: 'raw', n, warmup }, 300_000)) },
+    {
+      id: 'forwarded',
+      label: 'db.transaction() from a replica (remote session), RYW on',
+      short: 'fwd tx',
+      run: counted((n, warmup) => app(replica).call<number[]>('counterTransactions', { variant: 'lib', readYourWrites: true, n, warmup }, 300_000)),
+    },
+    // Its increments are the transactions that committed under the lock (a refused lock is retried).
+    { id: 'halt-lock', label: 'halt lock around BEGIN IMMEDIATE … COMMIT on a replica', short: 'halt lock tx', run: haltVariant(replica, 'haltTransaction', binary, txParts) },
+  ];
+  const txSamples = await interleavedBlocks(transactions, P.halt.txRounds, P.halt.txBlock);
+  increments += txParts.reduce((sum, part) => sum + part.bodies, 0);
+  const t = Object.fromEntries(transactions.map((variant) => [variant.id, summarize(txSamples.get(variant.id)!)])) as Record<string, Summary>;
+  const counterAfter = (await app(primary).call<{ n: number }>('counterValue')).n;
+  const lostUpdates = counterBefore + increments - counterAfter;
+  log(`read-then-write transaction p50: forwarded ${t['forwarded']!.p50} ms, halt lock ${t['halt-lock']!.p50} ms; counter ${counterBefore} → ${counterAfter} after ${increments} increments`);
+  figures.push(
+    figure('halt.tx.p50-ratio', 'halt-lock', `read-then-write transaction p50: forwarded (RYW on) / halt lock (${t['forwarded']!.p50} vs ${t['halt-lock']!.p50} ms)`, t['forwarded']!.p50 / t['halt-lock']!.p50, 'x'),
+    figure('halt.tx.p99-ratio', 'halt-lock', `read-then-write transaction p99: forwarded (RYW on) / halt lock (${t['forwarded']!.p99} vs ${t['halt-lock']!.p99} ms)`, t['forwarded']!.p99 / t['halt-lock']!.p99, 'x'),
+    figure('halt.tx.lost-updates', 'halt-lock', `read-then-write transaction: lost counter updates, all variants (${increments} increments)`, lostUpdates, 'updates'),
+  );
+  for (const variant of transactions) {
+    figures.push(figure(`halt.tx.${variant.id}.p50`, 'halt-lock', `transaction p50: ${variant.label}`, t[variant.id]!.p50, 'ms'));
+    figures.push(figure(`halt.tx.${variant.id}.p99`, 'halt-lock', `transaction p99: ${variant.label}`, t[variant.id]!.p99, 'ms'));
+  }
+
+  // LiteFS refusing a halt lock is part of what it is: counted, with what LiteFS logged about it.
+  const refusals = [...singleParts, ...txParts].reduce((sum, part) => sum + part.errors, 0) + rateRows.reduce((sum, row) => sum + (row['haltLock'] as HaltThroughputResult).errors, 0);
+  const firstRefusal = [...singleParts, ...txParts].find((part) => part.firstError !== undefined)?.firstError ?? rateRows.map((row) => (row['haltLock'] as HaltThroughputResult).firstError).find((error) => error !== undefined);
+  figures.push(figure('halt.errors', 'halt-lock', `halt-lock attempts LiteFS refused, all parts${firstRefusal === undefined ? '' : ` (first: ${firstRefusal})`}`, refusals, 'attempts'));
+  const local = s['raw-primary']!.p50;
+  sections['haltLock'] = {
+    // In units of this run's local commit on the primary, which every forwarded write includes.
+    note: `p50 in units of the primary's local commit (${local} ms): forwarded with RYW ${round(s['forwarded-ryw']!.p50 / local, 2)}x, without ${round(s['forwarded']!.p50 / local, 2)}x, halt lock ${round(s['halt-lock']!.p50 / local, 2)}x; ≤ 0.4x the halt lock means forwarded ≤ ${round((0.4 * s['halt-lock']!.p50) / local, 2)}x the local commit`,
+    refusals,
+    firstRefusal,
+    liteFSLogOnRefusals: refusals === 0 ? [] : [replica, primary].flatMap((node) => liteFSLogLines(node, { max: 20, filter: /error|halt|lock/i })),
+    primary: primary.name,
+    replica: replica.name,
+    helper: 'bench/halt-lock/halt-lock.c, built with gcc at the start of the run; one process per writer, each holding one open <db>-lock and taking F_OFD_SETLKW {F_WRLCK, l_start 72, l_len 1} on "lock", F_UNLCK on "unlock" (stdin/stdout lines)',
+    probe: { ...probe, note: 'the app process writes with its own better-sqlite3 connection while the helper, another process, holds the lock' },
+    method: [
+      'Single writes: blocks of one single-row insert at a time per variant, order rotated each round; the halt-lock sample is lock + INSERT + unlock, timed in the replica app process (including the stdin/stdout round trips to the helper, as an app using a helper would pay).',
+      'Throughput: all writers on one replica. Forwarded: N writers each awaiting one db.run() after another (library defaults: readYourWrites on, group commit), a window before and one after the halt-lock run. Halt lock: N helper processes, each writer taking the lock, inserting one row, releasing, rowsPerWriter times or until the cap; rows per second from the common start to the last release.',
+      'Transaction: read the counter, write counter + 1; forwarded as db.transaction() (a remote session on the primary), halt lock around BEGIN IMMEDIATE … COMMIT on the replica; blocks rotated. The counter on the primary afterwards must equal its start + every increment (lostUpdates).',
+    ],
+    single: {
+      rounds: P.halt.rounds,
+      block: P.halt.block,
+      variants: single.map((variant) => ({ id: variant.id, label: variant.label, ...s[variant.id] })),
+      haltLockParts: singleBreakdown,
+      haltLockWithoutHelperPipes: haltWithoutHelper,
+    },
+    throughput: { windowMs, capMs: P.halt.capMs, rows: rateRows },
+    transaction: {
+      rounds: P.halt.txRounds,
+      block: P.halt.txBlock,
+      variants: transactions.map((variant) => ({ id: variant.id, label: variant.label, ...t[variant.id] })),
+      haltLockParts: haltParts(txParts),
+      counterBefore,
+      counterAfter,
+      increments,
+      lostUpdates,
+    },
+  };
+  panels.push(
+    {
+      kind: 'bars',
+      title: 'Single write: forwarded vs LiteFS halt lock',
+      unit: 'ms',
+      categories: single.map((variant) => variant.short),
+      series: [
+        { name: 'p50', values: single.map((variant) => s[variant.id]!.p50) },
+        { name: 'p99', values: single.map((variant) => s[variant.id]!.p99) },
+      ],
+    },
+    {
+      kind: 'bars',
+      title: 'Throughput on one replica: forwarded vs halt lock',
+      unit: 'rows/s (log)',
+      categories: rateRows.map((row) => `${row['writers']} writer(s)`),
+      series: [
+        { name: 'forwarded (library defaults)', values: rateRows.map((row) => row['forwardedPerSecond'] as number) },
+        { name: 'halt lock', values: rateRows.map((row) => (row['haltLock'] as { perSecond: number }).perSecond) },
+      ],
+      log: true,
+    },
+    {
+      kind: 'bars',
+      title: 'Read-then-write transaction: forwarded vs halt lock',
+      unit: 'ms',
+      categories: transactions.map((variant) => variant.short),
+      series: [
+        { name: 'p50', values: transactions.map((variant) => t[variant.id]!.p50) },
+        { name: 'p99', values: transactions.map((variant) => t[variant.id]!.p99) },
+      ],
+    },
+  );
 }
 
 const LEDGER_SHORT: Record<string, string> = {
@@ -1284,6 +1589,7 @@ async function shutdown(): Promise<void> {
   for (const eventLog of eventLogs.values()) await eventLog.stop();
   await Promise.all([...apps.values()].map((child) => child.close().catch(() => undefined)));
   await cluster?.close();
+  if (haltLockDir !== undefined) rmSync(haltLockDir, { recursive: true, force: true });
 }
 
 async function main(): Promise<void> {
@@ -1297,6 +1603,8 @@ async function main(): Promise<void> {
     ['latency.forwarded.p50-overhead', 'latency', 'write p50 overhead: forwarded (RYW off) − local on primary', 'ms', le(0.5, '≤ 0.5 ms')],
     ['latency.forwarded-ryw.p50-overhead', 'latency', 'write p50 overhead: forwarded (RYW on) − local on primary', 'ms', le(0.5, '≤ 0.5 ms')],
     ['throughput.w64.ratio', 'throughput', 'write throughput, 64 forwarding writers / primary alone', 'x', ge(1.0, '≥ 1.0x')],
+    ['halt.single.p50-ratio', 'halt-lock', 'single write p50: forwarded (RYW on) / halt lock', 'x', le(0.4, '≤ 0.4x')],
+    ['halt.throughput.w64.ratio', 'halt-lock', 'throughput, 64 writers on one replica: forwarded / halt lock', 'x', ge(20, '≥ 20x')],
     ['memory.rss-growth', 'memory', 'replica RSS growth over forwarded writes', 'MB', le(20, '≤ 20 MB')],
     ['reaction.max', 'reaction', 'reaction: LiteFS primaryChange → library role switch', 'ms', le(50, '≤ 50 ms')],
     ['failover.overhead', 'failover', 'failover: first forwarded write after kill -9 − LiteFS promotion', 'ms', le(500, '≤ floor + 500 ms')],
@@ -1306,9 +1614,12 @@ async function main(): Promise<void> {
   try {
     if (wanted('codec')) await phase('wire codec (micro)', [], codecPhase);
     if (wanted('transport')) await phase('transport (micro)', [], transportPhase);
-    const needsCluster = ['reads', 'latency', 'throughput', 'ledger', 'memory', 'reaction', 'failover'].some(wanted);
+    // Before the cluster starts: without gcc the phase fails at once.
+    if (wanted('halt-lock')) await phase('halt-lock helper (gcc)', pick(['halt.']), haltLockBuildPhase);
+    const haltLockReady = wanted('halt-lock') && haltLockBinary !== undefined;
+    const needsCluster = haltLockReady || ['reads', 'latency', 'throughput', 'ledger', 'memory', 'reaction', 'failover'].some(wanted);
     if (needsCluster) {
-      await phase('cluster start', pick(['reads', 'latency', 'throughput', 'memory', 'reaction', 'failover']).filter((e) => wanted(e[1])), setupPhase);
+      await phase('cluster start', pick(['reads', 'latency', 'throughput', 'halt.', 'memory', 'reaction', 'failover']).filter((e) => wanted(e[1])), setupPhase);
     }
     if (cluster !== undefined) {
       if (wanted('reads')) await phase('reads', pick(['reads']), readsPhase);
@@ -1317,6 +1628,7 @@ async function main(): Promise<void> {
         await phase('write throughput', pick(['throughput']), throughputPhase);
         if (P.groupCommitSweep && Number.isFinite(baseline64)) await phase('group-commit settings', [], groupCommitPhase);
       }
+      if (haltLockReady) await phase('halt lock (LiteFS write forwarding)', pick(['halt.']), haltLockPhase);
       if (wanted('ledger')) await phase('ledger designs', [], ledgerPhase);
       if (wanted('memory')) await phase('memory', pick(['memory']), memoryPhase);
       if (wanted('reaction')) await phase('reaction (graceful handovers)', [], reactionPhase);
@@ -1336,7 +1648,7 @@ async function main(): Promise<void> {
   const loadAfter = await backgroundLoad(1_000);
 
   // Targeted figures first, in the brief's order; the rest after.
-  const order = ['reads', 'latency', 'throughput', 'read-your-writes', 'network RTT', 'reaction', 'failover', 'memory', 'ledger', 'group commit', 'codec', 'transport'];
+  const order = ['reads', 'latency', 'throughput', 'read-your-writes', 'halt-lock', 'network RTT', 'reaction', 'failover', 'memory', 'ledger', 'group commit', 'codec', 'transport'];
   figures.sort((a, b) => (a.target === null ? 1 : 0) - (b.target === null ? 1 : 0) || order.indexOf(a.section) - order.indexOf(b.section));
   const targeted = figures.filter((f) => f.target !== null);
   const finishedAt = epochNow();

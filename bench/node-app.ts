@@ -10,9 +10,10 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
 import { CHANNELS, type LiteFSDatabase, type LiteFSForwardOptions, openDatabase, type RoleChangeEvent } from '../src/index.js';
+import { HaltLockHelper } from './halt-lock.js';
 import { type InterleavedResult, type SideSummary, serveIpc } from './ipc.js';
 import { epochNow, errorMessage, sleep } from './util.js';
-import { INSERT_SQL, insertParams, PING_PATH, READ_QUERIES, SCHEMA, SEED_SQL, seedParams } from './workload.js';
+import { COUNTER_READ_SQL, COUNTER_WRITE_SQL, INSERT_SQL, insertParams, PING_PATH, READ_QUERIES, SCHEMA, SEED_SQL, seedParams } from './workload.js';
 
 export interface NodeAppConfig {
   name: string;
@@ -164,6 +165,7 @@ async function openAlt(options: Partial<LiteFSForwardOptions>): Promise<{ role: 
 }
 
 async function close(): Promise<void> {
+  await closeHaltHelpers();
   await stopServer();
   await alt?.close();
   alt = undefined;
@@ -611,6 +613,273 @@ async function memory(args: MemoryArgs): Promise<unknown> {
   return { gcAvailable, opened, base, end, samples, durationMs, ...outcome };
 }
 
+// --- LiteFS's halt lock (bench/halt-lock.ts) -------------------------------------------------------------------
+
+/** Every helper this process started, so that close() ends them all. */
+const haltHelpers = new Set<HaltLockHelper>();
+/** The one helper sequential halt-lock writes reuse, as an app would keep its lock file open. */
+let sequentialHelper: HaltLockHelper | undefined;
+
+async function startHaltHelper(binary: string): Promise<HaltLockHelper> {
+  const helper = await HaltLockHelper.start(binary, `${config.dbPath}-lock`);
+  haltHelpers.add(helper);
+  return helper;
+}
+
+async function closeHaltHelpers(): Promise<void> {
+  const helpers = [...haltHelpers];
+  haltHelpers.clear();
+  sequentialHelper = undefined;
+  for (const helper of helpers) helper.close();
+  await Promise.all(helpers.map((helper) => helper.exited));
+}
+
+async function endHelpers(helpers: HaltLockHelper[]): Promise<void> {
+  for (const helper of helpers) {
+    haltHelpers.delete(helper);
+    helper.close();
+  }
+  await Promise.all(helpers.map((helper) => helper.exited));
+}
+
+interface HaltTiming {
+  lockMs: number;
+  bodyMs: number;
+  unlockMs: number;
+  /** Of lockMs + unlockMs, the time the helper spent in fcntl; the rest is the two pipe round trips to it. */
+  fcntlMs: number;
+}
+
+/** Takes the halt lock, runs `fn` on this process's own connection, and releases it even when `fn` throws. */
+async function underHaltLock<T>(helper: HaltLockHelper, fn: () => T): Promise<{ value: T } & HaltTiming> {
+  const startedAt = performance.now();
+  const lockMicros = await helper.lock();
+  const lockedAt = performance.now();
+  let value: T;
+  let bodyEnd: number;
+  let unlockMicros: number;
+  try {
+    value = fn();
+  } finally {
+    bodyEnd = performance.now();
+    unlockMicros = await helper.unlock();
+  }
+  return { value, lockMs: lockedAt - startedAt, bodyMs: bodyEnd - lockedAt, unlockMs: performance.now() - bodyEnd, fcntlMs: (lockMicros + unlockMicros) / 1000 };
+}
+
+function sqliteCode(error: unknown): string {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' ? code : errorMessage(error);
+}
+
+/**
+ * Whether LiteFS takes a write on this replica from this process while another process (the helper) holds the
+ * halt lock, and refuses it without the lock: the premise of the halt-lock figures, checked in every run.
+ */
+async function haltProbe(args: { binary: string }): Promise<{ withoutLock: string; underHelperLock: string; rowid?: number }> {
+  const statement = rawConnection().prepare(INSERT_SQL);
+  let withoutLock = 'accepted';
+  try {
+    statement.run(...insertParams(config.name, seq++));
+  } catch (error) {
+    withoutLock = sqliteCode(error);
+  }
+  const helper = await startHaltHelper(args.binary);
+  try {
+    const { value } = await underHaltLock(helper, () => statement.run(...insertParams(config.name, seq++)));
+    return { withoutLock, underHelperLock: 'accepted', rowid: Number(value.lastInsertRowid) };
+  } catch (error) {
+    return { withoutLock, underHelperLock: sqliteCode(error) };
+  } finally {
+    await endHelpers([helper]);
+  }
+}
+
+interface HaltSequentialArgs {
+  binary: string;
+  n: number;
+  warmup: number;
+}
+
+export interface HaltSamples {
+  /** Whole call, lock to unlock, in ms. */
+  samples: number[];
+  /** Its parts: waiting for the lock (primary halted, replica caught up), the local write, the release. */
+  lockMs: number[];
+  bodyMs: number[];
+  unlockMs: number[];
+  /** lockMs + unlockMs − the time in fcntl: what driving the lock from a helper process adds. */
+  helperMs: number[];
+  /** Attempts LiteFS refused (e.g. EIO from fcntl); they are not samples. */
+  errors: number;
+  /** Bodies that ran to the end under the lock, warm-up included (a transaction's commits). */
+  bodies: number;
+  firstError?: string;
+}
+
+const MAX_HALT_REFUSALS_PER_BLOCK = 5;
+
+async function haltSequential(args: HaltSequentialArgs, body: () => void): Promise<HaltSamples> {
+  sequentialHelper ??= await startHaltHelper(args.binary);
+  const helper = sequentialHelper;
+  const out: HaltSamples = { samples: [], lockMs: [], bodyMs: [], unlockMs: [], helperMs: [], errors: 0, bodies: 0 };
+  const counted = (): void => {
+    body();
+    out.bodies++;
+  };
+  // A refused attempt is counted and retried, so that the block still gets its n samples; a refusal can take
+  // LiteFS's 10 s acquire timeout, so a block gives up after a few.
+  for (let i = 0; i < args.warmup + args.n && out.errors < MAX_HALT_REFUSALS_PER_BLOCK; ) {
+    const startedAt = performance.now();
+    let timing: HaltTiming;
+    try {
+      timing = await underHaltLock(helper, counted);
+    } catch (error) {
+      out.errors++;
+      out.firstError ??= errorMessage(error);
+      await sleep(20);
+      continue;
+    }
+    const elapsed = performance.now() - startedAt;
+    if (i++ < args.warmup) continue;
+    out.samples.push(elapsed);
+    out.lockMs.push(timing.lockMs);
+    out.bodyMs.push(timing.bodyMs);
+    out.unlockMs.push(timing.unlockMs);
+    out.helperMs.push(timing.lockMs + timing.unlockMs - timing.fcntlMs);
+  }
+  return out;
+}
+
+/** Single-row inserts under the halt lock, one at a time, with this process's raw connection on the replica. */
+function haltLatency(args: HaltSequentialArgs): Promise<HaltSamples> {
+  const statement = rawConnection().prepare(INSERT_SQL);
+  return haltSequential(args, () => {
+    statement.run(...insertParams(config.name, seq++));
+  });
+}
+
+/** The read-then-write transaction (counter + 1), locally: BEGIN IMMEDIATE … COMMIT on the raw connection. */
+function counterTransaction(): () => void {
+  const connection = rawConnection();
+  const read = connection.prepare(COUNTER_READ_SQL);
+  const write = connection.prepare(COUNTER_WRITE_SQL);
+  return () => {
+    connection.exec('BEGIN IMMEDIATE');
+    try {
+      const row = read.get() as { n: number };
+      write.run(row.n + 1);
+      connection.exec('COMMIT');
+    } catch (error) {
+      if (connection.inTransaction) connection.exec('ROLLBACK');
+      throw error;
+    }
+  };
+}
+
+/** The counter transaction under the halt lock, from a replica. */
+function haltTransaction(args: HaltSequentialArgs): Promise<HaltSamples> {
+  return haltSequential(args, counterTransaction());
+}
+
+/** The counter transaction without LiteFS's help: through the library (forwarded from a replica), or raw. */
+async function counterTransactions(args: { variant: 'lib' | 'raw'; n: number; warmup: number; readYourWrites?: boolean }): Promise<number[]> {
+  const samples: number[] = [];
+  const raw = args.variant === 'raw' ? counterTransaction() : undefined;
+  const options = args.readYourWrites === undefined ? {} : { readYourWrites: args.readYourWrites };
+  for (let i = 0; i < args.warmup + args.n; i++) {
+    const startedAt = performance.now();
+    if (raw !== undefined) raw();
+    else {
+      await database().transaction(async (tx) => {
+        const row = await tx.get<{ n: number }>(COUNTER_READ_SQL);
+        await tx.run(COUNTER_WRITE_SQL, [row!.n + 1]);
+      }, options);
+    }
+    const elapsed = performance.now() - startedAt;
+    if (i >= args.warmup) samples.push(elapsed);
+    if (raw !== undefined && i % 16 === 0) await new Promise((resolve) => setImmediate(resolve));
+  }
+  return samples;
+}
+
+function counterValue(): { n: number } {
+  return rawConnection().prepare(COUNTER_READ_SQL).get() as { n: number };
+}
+
+interface HaltThroughputArgs {
+  binary: string;
+  writers: number;
+  rowsPerWriter: number;
+  /** Writers stop starting new writes after this long. */
+  capMs: number;
+}
+
+export interface HaltThroughputResult {
+  rows: number;
+  errors: number;
+  firstError?: string;
+  /** From the common start to the last write's unlock. */
+  elapsedMs: number;
+  perSecond: number;
+  cappedWriters: number;
+  /** Per write, from "lock" to "locked"; the primary polls for its write lock, so the queue is not first-come first-served. */
+  lockWait: { p50Ms: number; p90Ms: number; maxMs: number };
+}
+
+/**
+ * `writers` concurrent halt-lock writers on this replica, each its own helper process (its own lock file handle)
+ * writing `rowsPerWriter` rows with this process's connection: they queue on the halt lock, cluster-wide.
+ */
+async function haltThroughput(args: HaltThroughputArgs): Promise<HaltThroughputResult> {
+  const helpers = await Promise.all(Array.from({ length: args.writers }, () => startHaltHelper(args.binary)));
+  const statement = rawConnection().prepare(INSERT_SQL);
+  let rows = 0;
+  let errors = 0;
+  let cappedWriters = 0;
+  let firstError: string | undefined;
+  let lastEnd = 0;
+  const waits: number[] = [];
+  const startedAt = performance.now();
+  const deadline = startedAt + args.capMs;
+  try {
+    await Promise.all(
+      helpers.map(async (helper) => {
+        for (let i = 0; i < args.rowsPerWriter; i++) {
+          if (performance.now() >= deadline) {
+            cappedWriters++;
+            return;
+          }
+          try {
+            const timing = await underHaltLock(helper, () => statement.run(...insertParams(config.name, seq++)));
+            rows++;
+            waits.push(timing.lockMs);
+            lastEnd = Math.max(lastEnd, performance.now());
+          } catch (error) {
+            errors++;
+            firstError ??= errorMessage(error);
+          }
+        }
+      }),
+    );
+  } finally {
+    await endHelpers(helpers);
+  }
+  const elapsedMs = (lastEnd || performance.now()) - startedAt;
+  waits.sort((a, b) => a - b);
+  const at = (q: number): number => Math.round((waits[Math.min(waits.length - 1, Math.floor(q * waits.length))] ?? Number.NaN) * 1000) / 1000;
+  const result: HaltThroughputResult = {
+    rows,
+    errors,
+    elapsedMs,
+    perSecond: (rows * 1000) / elapsedMs,
+    cappedWriters,
+    lockWait: { p50Ms: at(0.5), p90Ms: at(0.9), maxMs: waits[waits.length - 1] ?? Number.NaN },
+  };
+  if (firstError !== undefined) result.firstError = firstError;
+  return result;
+}
+
 serveIpc({
   open: (args: { options?: Partial<LiteFSForwardOptions> }) => open(args.options),
   reopen: async (args: { options?: Partial<LiteFSForwardOptions> }) => {
@@ -652,6 +921,12 @@ serveIpc({
   serverTimes: () => serverTimes.splice(0),
   memory: (args: MemoryArgs) => memory(args),
   ledger: (args: LedgerArgs) => ledgerBench(args),
+  haltProbe: (args: { binary: string }) => haltProbe(args),
+  haltLatency: (args: HaltSequentialArgs) => haltLatency(args),
+  haltTransaction: (args: HaltSequentialArgs) => haltTransaction(args),
+  haltThroughput: (args: HaltThroughputArgs) => haltThroughput(args),
+  counterTransactions: (args: { variant: 'lib' | 'raw'; n: number; warmup: number; readYourWrites?: boolean }) => counterTransactions(args),
+  counterValue: () => counterValue(),
   usage: (args: { gc?: boolean }) => {
     if (args.gc) collectGarbage();
     return { memory: memoryNow(0), cpu: process.cpuUsage() };

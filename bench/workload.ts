@@ -4,7 +4,13 @@ export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS items (id INTEGER PRIMARY KEY, grp INTEGER NOT NULL, name TEXT NOT NULL, value REAL NOT NULL, payload TEXT NOT NULL, created_at INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS items_grp ON items (grp);
 CREATE TABLE IF NOT EXISTS w (id INTEGER PRIMARY KEY, node TEXT NOT NULL, seq INTEGER NOT NULL, value REAL NOT NULL, payload TEXT NOT NULL, created_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS counters (id INTEGER PRIMARY KEY, n INTEGER NOT NULL);
+INSERT OR IGNORE INTO counters (id, n) VALUES (1, 0);
 `;
+
+/** The interactive read-then-write transaction (the halt-lock phase): read a counter, then write it + 1. */
+export const COUNTER_READ_SQL = 'SELECT n FROM counters WHERE id = 1';
+export const COUNTER_WRITE_SQL = 'UPDATE counters SET n = ? WHERE id = 1';
 
 /** The single-row insert every write phase measures, forwarded or local, library or raw. */
 export const INSERT_SQL = 'INSERT INTO w (node, seq, value, payload, created_at) VALUES (?, ?, ?, ?, ?)';

@@ -586,10 +586,6 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
     return role === 'primary' || role === 'standalone';
   }
 
-  #readTxid(): string | undefined {
-    return this.#readPosition()?.txid;
-  }
-
   /** This node's position from the `-pos` file, read right after a commit on the writer's turn. */
   #readPosition(): Position | undefined {
     if (this.#mode !== 'litefs') return undefined;

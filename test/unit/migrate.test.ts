@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import { type LiteFSDatabase, migrate, MigrationError, openDatabase } from '../../src/index.js';
 import { compareNames, readSqlFiles } from '../../src/migrate/sql-files.js';
 import { MigrationStore } from '../../src/migrate/store.js';
+import { TEST_DRIVER } from '../support/drivers.js';
 
 function tempDir(t: { after(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'litefs-forward-migrate-'));
@@ -39,7 +40,7 @@ function loggingCommand(file: string, label: string, ms: number): string[] {
 
 test('SQL files are applied once each, in name order, and a second run applies nothing', async (t) => {
   const root = tempDir(t);
-  await using db = await openDatabase({ path: join(root, 'app.db'), mode: 'local' });
+  await using db = await openDatabase({ driver: TEST_DRIVER, path: join(root, 'app.db'), mode: 'local' });
   const dir = sqlDir(root, ['010_c.sql', '002_b.sql', '001_a.sql'], { 'notes.txt': 'not SQL', 'README.md': '# not SQL' });
   const events: string[] = [];
   const first = await migrate(db, { sqlDir: dir, onApplied: (event) => void events.push(event.migration) });
@@ -61,7 +62,7 @@ test('property: however a run is cut short (abort after any file), the next run 
   await fc.assert(
     fc.asyncProperty(names, fc.nat(6), async (files, stopAfter) => {
       const path = join(root, `${randomUUID()}.db`);
-      await using db = await openDatabase({ path, mode: 'local' });
+      await using db = await openDatabase({ driver: TEST_DRIVER, path, mode: 'local' });
       const dir = sqlDir(root, files);
       const stop = new AbortController();
       let count = 0;
@@ -87,7 +88,7 @@ test('property: however a run is cut short (abort after any file), the next run 
 
 test('a failing file leaves nothing of itself behind (MIGRATION_FAILED), and the files before it stay applied', async (t) => {
   const root = tempDir(t);
-  await using db = await openDatabase({ path: join(root, 'app.db'), mode: 'local' });
+  await using db = await openDatabase({ driver: TEST_DRIVER, path: join(root, 'app.db'), mode: 'local' });
   const dir = sqlDir(root, ['001_a.sql'], { '002_bad.sql': "CREATE TABLE half (v);\nINSERT INTO half VALUES (1);\nINSERT INTO missing_table VALUES ('x');\n" });
   const error = (await migrate(db, { sqlDir: dir }).catch((failure: unknown) => failure)) as MigrationError;
   assert.ok(error instanceof MigrationError);
@@ -103,7 +104,7 @@ test('a failing file leaves nothing of itself behind (MIGRATION_FAILED), and the
 
 test('a file with transaction control is refused with a hint, and nothing of it runs', async (t) => {
   const root = tempDir(t);
-  await using db = await openDatabase({ path: join(root, 'app.db'), mode: 'local' });
+  await using db = await openDatabase({ driver: TEST_DRIVER, path: join(root, 'app.db'), mode: 'local' });
   const dir = sqlDir(root, [], { '001_tx.sql': 'BEGIN;\nCREATE TABLE t (v);\nCOMMIT;\n' });
   await assert.rejects(migrate(db, { sqlDir: dir }), (error: MigrationError) => {
     assert.equal(error.code, 'MIGRATION_FAILED');
@@ -116,7 +117,7 @@ test('a file with transaction control is refused with a hint, and nothing of it 
 
 test('an applied file that changed afterwards is refused (checksum-mismatch) before anything runs', async (t) => {
   const root = tempDir(t);
-  await using db = await openDatabase({ path: join(root, 'app.db'), mode: 'local' });
+  await using db = await openDatabase({ driver: TEST_DRIVER, path: join(root, 'app.db'), mode: 'local' });
   const dir = sqlDir(root, ['001_a.sql']);
   await migrate(db, { sqlDir: dir });
   writeFileSync(join(dir, '001_a.sql'), 'CREATE TABLE other (v);\n');
@@ -127,7 +128,7 @@ test('an applied file that changed afterwards is refused (checksum-mismatch) bef
 
 test('invalid options are CONFIG_INVALID naming the option and the value', async (t) => {
   const root = tempDir(t);
-  await using db = await openDatabase({ path: join(root, 'app.db'), mode: 'local' });
+  await using db = await openDatabase({ driver: TEST_DRIVER, path: join(root, 'app.db'), mode: 'local' });
   const cases: [Record<string, unknown>, string, RegExp][] = [
     [{}, 'sqlDir', /at least one of the two/],
     [{ sqlDir: '' }, 'sqlDir', /""/],
@@ -154,8 +155,8 @@ test('invalid options are CONFIG_INVALID naming the option and the value', async
 test('the lock excludes a second instance: two runs of different commands never overlap', async (t) => {
   const root = tempDir(t);
   const path = join(root, 'app.db');
-  await using one = await openDatabase({ path, mode: 'local' });
-  await using two = await openDatabase({ path, mode: 'local' });
+  await using one = await openDatabase({ driver: TEST_DRIVER, path, mode: 'local' });
+  await using two = await openDatabase({ driver: TEST_DRIVER, path, mode: 'local' });
   const log = join(root, 'commands.log');
   const [a, b] = await Promise.all([
     migrate(one, { command: loggingCommand(log, 'one', 300), id: 'release-1', pollInterval: 20, stdio: 'ignore' }),
@@ -173,8 +174,8 @@ test('the lock excludes a second instance: two runs of different commands never 
 test('the same command id runs once, whichever instance holds the lock; the other finds it recorded', async (t) => {
   const root = tempDir(t);
   const path = join(root, 'app.db');
-  await using one = await openDatabase({ path, mode: 'local' });
-  await using two = await openDatabase({ path, mode: 'local' });
+  await using one = await openDatabase({ driver: TEST_DRIVER, path, mode: 'local' });
+  await using two = await openDatabase({ driver: TEST_DRIVER, path, mode: 'local' });
   const log = join(root, 'commands.log');
   const results = await Promise.all([one, two].map((db, i) => migrate(db, { command: loggingCommand(log, `n${i}`, 200), id: 'release-1', pollInterval: 20, stdio: 'ignore' })));
   assert.equal(results.filter((result) => result.ranCommand).length, 1);
@@ -184,7 +185,7 @@ test('the same command id runs once, whichever instance holds the lock; the othe
 
 test('the command gets the database in its environment', async (t) => {
   const root = tempDir(t);
-  await using db = await openDatabase({ path: join(root, 'app.db'), mode: 'local' });
+  await using db = await openDatabase({ driver: TEST_DRIVER, path: join(root, 'app.db'), mode: 'local' });
   const out = join(root, 'env.json');
   const script = `require('node:fs').writeFileSync(${JSON.stringify(out)}, JSON.stringify({ url: process.env.DATABASE_URL, name: process.env.LITEFS_FORWARD_DATABASE, path: process.env.LITEFS_FORWARD_DATABASE_PATH, extra: process.env.EXTRA }))`;
   await migrate(db, { command: [process.execPath, '-e', script], id: 'r', env: { EXTRA: 'yes' }, stdio: 'ignore' });
@@ -193,7 +194,7 @@ test('the command gets the database in its environment', async (t) => {
 
 test('an expired lock is taken over; a live one holds a run off until its deadline (MIGRATION_TIMEOUT naming the holder)', async (t) => {
   const root = tempDir(t);
-  await using db = await openDatabase({ path: join(root, 'app.db'), mode: 'local' });
+  await using db = await openDatabase({ driver: TEST_DRIVER, path: join(root, 'app.db'), mode: 'local' });
   const store = new MigrationStore('_litefs_forward_migrations');
   await db.exec(store.schemaSql);
   // A run that died holding the lock: nobody renews it.
@@ -223,8 +224,8 @@ test('an expired lock is taken over; a live one holds a run off until its deadli
 test('a lock taken over between two files stops the run before the next file; it starts over and applies the rest once', async (t) => {
   const root = tempDir(t);
   const path = join(root, 'app.db');
-  await using db = await openDatabase({ path, mode: 'local' });
-  await using other = await openDatabase({ path, mode: 'local' });
+  await using db = await openDatabase({ driver: TEST_DRIVER, path, mode: 'local' });
+  await using other = await openDatabase({ driver: TEST_DRIVER, path, mode: 'local' });
   const dir = sqlDir(root, ['001.sql', '002.sql', '003.sql']);
   const warnings: string[] = [];
   const logger = { debug() {}, info() {}, warn: (fields: object) => void warnings.push(String((fields as { code?: string }).code)), error() {} };
@@ -246,10 +247,12 @@ test('a lock taken over between two files stops the run before the next file; it
 test("an adapter's own migrator as the command (Kysely's Migrator on the primary's file): its bookkeeping makes a re-run a no-op", async (t) => {
   const root = tempDir(t);
   const path = join(root, 'app.db');
-  await using db = await openDatabase({ path, mode: 'local' });
+  await using db = await openDatabase({ driver: TEST_DRIVER, path, mode: 'local' });
   // What an app's migrate script does: Kysely on the file named in the environment, with its own migrations table.
   const script = `
-    const { Kysely, Migrator, SqliteDialect, sql } = await import('kysely');
+    const { Kysely, SqliteDialect, sql, ...kysely } = await import('kysely');
+    // Kysely 0.29 moved Migrator to kysely/migration; 0.28 has it at the root.
+    const Migrator = kysely.Migrator ?? (await import('kysely/migration')).Migrator;
     const { default: Database } = await import('better-sqlite3');
     const db = new Kysely({ dialect: new SqliteDialect({ database: new Database(process.env.LITEFS_FORWARD_DATABASE_PATH) }) });
     const migrations = { '001_people': { up: async (db) => { await db.schema.createTable('people').addColumn('name', 'text').execute(); await sql\`INSERT INTO people VALUES ('ada')\`.execute(db); } } };
@@ -268,7 +271,7 @@ test("an adapter's own migrator as the command (Kysely's Migrator on the primary
 
 test('a command that exits non-zero is MIGRATION_FAILED, not recorded, and the lock is released', async (t) => {
   const root = tempDir(t);
-  await using db = await openDatabase({ path: join(root, 'app.db'), mode: 'local' });
+  await using db = await openDatabase({ driver: TEST_DRIVER, path: join(root, 'app.db'), mode: 'local' });
   const log = join(root, 'commands.log');
   await assert.rejects(migrate(db, { command: loggingCommand(log, 'x', 10), id: 'r1', env: { EXIT_CODE: '3' }, stdio: 'ignore' }), {
     code: 'MIGRATION_FAILED',
@@ -283,8 +286,8 @@ test('a command that exits non-zero is MIGRATION_FAILED, not recorded, and the l
 test('losing the lock while the command runs stops the command and throws MIGRATION_INTERRUPTED, unrecorded', async (t) => {
   const root = tempDir(t);
   const path = join(root, 'app.db');
-  await using db = await openDatabase({ path, mode: 'local' });
-  await using thief = await openDatabase({ path, mode: 'local' });
+  await using db = await openDatabase({ driver: TEST_DRIVER, path, mode: 'local' });
+  await using thief = await openDatabase({ driver: TEST_DRIVER, path, mode: 'local' });
   const log = join(root, 'commands.log');
   const run = early(migrate(db, { command: loggingCommand(log, 'long', 5_000), id: 'r1', lockTtl: 300, stdio: 'ignore' }));
   await waitFor(() => existsSync(log));
@@ -304,7 +307,7 @@ test('losing the lock while the command runs stops the command and throws MIGRAT
 
 test('an abort stops a running command (ABORTED) and nothing is recorded', async (t) => {
   const root = tempDir(t);
-  await using db = await openDatabase({ path: join(root, 'app.db'), mode: 'local' });
+  await using db = await openDatabase({ driver: TEST_DRIVER, path: join(root, 'app.db'), mode: 'local' });
   const log = join(root, 'commands.log');
   const stop = new AbortController();
   const run = early(migrate(db, { command: loggingCommand(log, 'long', 5_000), id: 'r1', signal: stop.signal, stdio: 'ignore' }));

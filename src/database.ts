@@ -340,12 +340,13 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
   }
 
   /**
-   * Runs `fn` and returns, with its value, the highest TXID it wrote (for the HTTP middleware's cookie).
+   * Runs `fn` and returns, with its value, the highest TXID it wrote and that commit's checksum: a bookmark for
+   * `waitForTxid(txid, { checksum })` (the HTTP middleware's cookie).
    */
-  async trackWrites<T>(fn: () => Promise<T>): Promise<{ value: T; txid: string | undefined }> {
+  async trackWrites<T>(fn: () => Promise<T>): Promise<{ value: T; txid: string | undefined; checksum: string | undefined }> {
     const scope = new WriteScope();
     const value = await this.#scopes.run(scope, fn);
-    return { value, txid: scope.txid };
+    return { value, txid: scope.txid, checksum: scope.checksum };
   }
 
   /** Runs `fn` with writes reported to `scope` (the building block of the HTTP middleware). */

@@ -2,7 +2,7 @@
 import { hostname as osHostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { isLiteFSForwardError, type LiteFSDatabase, type Logger, openDatabase } from '../index.js';
+import { type DriverName, isLiteFSForwardError, type LiteFSDatabase, type Logger, openDatabase } from '../index.js';
 import { migrate } from '../migrate/index.js';
 
 export const MIGRATE_HELP = `Usage: litefs-forward migrate --path <db> [--sql-dir <dir>] [options] [-- <command>…]
@@ -13,8 +13,9 @@ LiteFS's exec): on the primary it takes the lock and migrates; on a replica it
 waits until the primary has recorded every migration and this node has
 replicated those records, then exits 0.
 
-  --sql-dir <dir>       apply the *.sql files in <dir> in name order, each in its
-                        own transaction with the row recording it (exactly once)
+  --sql-dir <dir>       apply the *.sql files in <dir>, and each <folder>/migration.sql
+                        (Prisma's layout), in name order, each in its own
+                        transaction with the row recording it (exactly once)
   -- <command>…         run <command> on the primary under the lock (after the SQL
                         files), once per --id; it gets DATABASE_URL=file:<path>,
                         LITEFS_FORWARD_DATABASE=<file name> and
@@ -32,6 +33,8 @@ Options:
   -s, --secret <s>         the cluster's shared secret (default: $LITEFS_FORWARD_SECRET)
       --litefs-url <url>   LiteFS's HTTP API (default http://localhost:20202)
       --mode <mode>        auto, litefs or local (default auto)
+      --driver <name>      better-sqlite3 or node:sqlite, as the app opens the database
+                           (default: $LITEFS_FORWARD_DRIVER, then better-sqlite3)
       --table <name>       the migrations table (default _litefs_forward_migrations)
   -t, --timeout <ms>       deadline of the whole run (default 600000)
       --lock-ttl <ms>      how long the lock lives without a heartbeat (default 30000)
@@ -84,6 +87,7 @@ export async function runMigrate(argv: string[], io: { stdout: NodeJS.WritableSt
   try {
     const secret = values.secret ?? env.LITEFS_FORWARD_SECRET;
     const advertiseUrl = values['advertise-url'] ?? env.LITEFS_FORWARD_ADVERTISE_URL;
+    const driver = values.driver ?? env.LITEFS_FORWARD_DRIVER;
     db = await openDatabase({
       path,
       mode: (values.mode ?? 'auto') as 'auto',
@@ -92,6 +96,8 @@ export async function runMigrate(argv: string[], io: { stdout: NodeJS.WritableSt
       hostname: values.hostname ?? env.LITEFS_FORWARD_HOSTNAME ?? osHostname(),
       ...(secret === undefined ? {} : { secret }),
       ...(advertiseUrl === undefined ? {} : { advertiseUrl }),
+      // Validated by openDatabase, like every option: an unknown name is CONFIG_INVALID.
+      ...(driver === undefined ? {} : { driver: driver as DriverName }),
       // The app owns the forwarding endpoint; this process only reads, or writes as the primary.
       listen: false,
       logger,
@@ -143,6 +149,7 @@ function parse(argv: string[]) {
     options: {
       path: { type: 'string', short: 'p' },
       'sql-dir': { type: 'string' },
+      driver: { type: 'string' },
       id: { type: 'string' },
       hostname: { type: 'string' },
       'advertise-url': { type: 'string' },

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 
@@ -16,7 +16,10 @@ export function compareNames(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
 
-/** The `*.sql` files directly in `dir`, in name order. */
+/**
+ * The `*.sql` files directly in `dir`, and the `<name>/migration.sql` of each folder in it (the layout `prisma
+ * migrate dev` writes, so a Prisma app's migrations apply without Prisma's schema engine), in name order.
+ */
 export async function readSqlFiles(dir: string): Promise<SqlFile[]> {
   let entries: import('node:fs').Dirent[];
   try {
@@ -25,6 +28,9 @@ export async function readSqlFiles(dir: string): Promise<SqlFile[]> {
     throw Object.assign(new ConfigError('sqlDir', dir, `a readable directory of .sql files (${(error as NodeJS.ErrnoException).code ?? String(error)})`), { cause: error });
   }
   const names = entries.filter((entry) => entry.isFile() && entry.name.endsWith('.sql')).map((entry) => entry.name);
+  for (const entry of entries) {
+    if (entry.isDirectory() && (await isFile(join(dir, entry.name, 'migration.sql')))) names.push(`${entry.name}/migration.sql`);
+  }
   names.sort(compareNames);
   return Promise.all(
     names.map(async (name) => {
@@ -32,4 +38,12 @@ export async function readSqlFiles(dir: string): Promise<SqlFile[]> {
       return { name, sql: bytes.toString('utf8'), checksum: createHash('sha256').update(bytes).digest('hex') };
     }),
   );
+}
+
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
 }

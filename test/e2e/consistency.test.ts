@@ -44,7 +44,7 @@ describe('read-your-writes and exactly-once on a real cluster', { timeout: 600_0
     for (let i = 0; i < 50; i++) {
       const created = await http(`${node2.appUrl}/items`, 'POST', { name: `cookie-${i}` });
       const cookie = created.headers.get('set-cookie');
-      assert.match(cookie ?? '', /^__txid=[0-9a-f]{16};/);
+      assert.match(cookie ?? '', /^__txid=[0-9a-f]{16}\.[0-9a-f]{16};/);
       const read = await http(`${node3.appUrl}/items/${created.json.id}`, 'GET', undefined, { cookie: cookie!.split(';')[0]! });
       assert.equal(read.status, 200, `item ${created.json.id} was not visible on node3`);
     }

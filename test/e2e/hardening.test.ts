@@ -126,7 +126,7 @@ describe('hardening on a real LiteFS replica', { timeout: 300_000 }, () => {
     const posted = await fetch(`${url}/write`, { method: 'POST' });
     assert.equal(posted.status, 200);
     const token = posted.headers.get('x-litefs-txid') ?? '';
-    assert.match(token, /^sqlite\.db=[0-9a-f]{16}&cache\.db=[0-9a-f]{16}$/);
+    assert.match(token, /^sqlite\.db=[0-9a-f]{16}\.[0-9a-f]{16}&cache\.db=[0-9a-f]{16}\.[0-9a-f]{16}$/);
     await waitFor(() => names(node1, 'sqlite.db').includes('to-sqlite') && names(node1, 'cache.db').includes('to-cache'), { timeoutMs: 10_000, description: 'both writes are on node1' });
     assert.deepEqual(names(node1, 'sqlite.db'), ['to-sqlite']);
     assert.deepEqual(names(node1, 'cache.db'), ['to-cache']);

@@ -75,6 +75,10 @@ test('locally: applies the SQL files and the command, prints JSON; a failing fil
   const failed = await cli(['migrate', '--path', path, '--mode', 'local', '--sql-dir', sqlDir]);
   assert.equal(failed.code, 1);
   assert.match(failed.stderr, /^litefs-forward migrate: MIGRATION_FAILED: 002_bad\.sql failed: no such table: nowhere/m);
+  // The app's driver, from the flag or the environment; a name that is none is the option's own refusal.
+  const wrongDriver = await cli(['migrate', '--path', path, '--mode', 'local', '--sql-dir', sqlDir], { LITEFS_FORWARD_DRIVER: 'sqlite4' });
+  assert.equal(wrongDriver.code, 1);
+  assert.match(wrongDriver.stderr, /CONFIG_INVALID: Invalid option `driver`: "sqlite4"\. Expected one of better-sqlite3, node:sqlite/);
 });
 
 test('as a replica: waits for the primary to apply and the records to replicate, then exits 0', async (t) => {

@@ -1,6 +1,7 @@
 // migrate() without LiteFS (standalone: this node is the writer): SQL files exactly once, the lock, commands,
 // coded errors, deadlines and aborts. The cluster cases are in test/integration/migrate.test.ts.
 import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -331,6 +332,28 @@ test('readSqlFiles: only *.sql files, with the SHA-256 of their bytes', async (t
     ['a.sql', 'b.sql'],
   );
   assert.match(files[0]!.checksum, /^[0-9a-f]{64}$/);
+});
+
+test("readSqlFiles: Prisma's migration folders apply as <folder>/migration.sql, in name order with plain files; Prisma's own fixture applies and runs", async (t) => {
+  const root = tempDir(t);
+  const dir = sqlDir(root, ['20240301000000_c.sql']);
+  for (const folder of ['20240201000000_b', '20240101000000_a']) {
+    mkdirSync(join(dir, folder));
+    writeFileSync(join(dir, folder, 'migration.sql'), `CREATE TABLE t_${folder.slice(-1)} (v);`);
+  }
+  mkdirSync(join(dir, 'no_migration_here'));
+  writeFileSync(join(dir, 'migration_lock.toml'), 'provider = "sqlite"');
+  assert.deepEqual(
+    (await readSqlFiles(dir)).map((file) => file.name),
+    ['20240101000000_a/migration.sql', '20240201000000_b/migration.sql', '20240301000000_c.sql'],
+  );
+  // The Prisma schema of the adapter tests, as `prisma migrate dev` wrote its migrations.
+  await using db = await openDatabase({ driver: TEST_DRIVER, path: join(root, 'prisma.db'), mode: 'local' });
+  const prismaMigrations = fileURLToPath(new URL('../../../test/fixtures/prisma/migrations', import.meta.url));
+  const result = await migrate(db, { sqlDir: prismaMigrations });
+  assert.deepEqual(result.applied, ['20240101000000_init/migration.sql', '20240201000000_profiles_and_samples/migration.sql']);
+  assert.deepEqual(await db.all("SELECT name FROM sqlite_master WHERE name = 'prisma_users'"), [{ name: 'prisma_users' }]);
+  assert.deepEqual((await migrate(db, { sqlDir: prismaMigrations })).applied, []);
 });
 
 async function waitFor(condition: () => boolean, timeoutMs = 5_000): Promise<void> {

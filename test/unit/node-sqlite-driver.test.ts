@@ -259,6 +259,28 @@ test('binding: the same results and the same refusals, for any parameters and an
   );
 });
 
+test('binding: parameter names next to strings, comments, quoted names and casts, as better-sqlite3 binds them', { skip }, (t) => {
+  const [a, b] = openBoth(t);
+  const cases: [string, unknown[]][] = [
+    ["SELECT ':a' AS s, :b AS t -- :c", [{ b: 1 }]],
+    ["SELECT ':a' AS s, :b AS t -- :c", [{ a: 1, b: 2, c: 3 }]],
+    ['SELECT /* @x */ @y AS y, "$z" AS q FROM (SELECT 1 AS "$z")', [{ y: 'v' }]],
+    ['SELECT CAST(:n AS INTEGER) AS n, :n AS again, $n AS other', [{ n: '5' }]],
+    ['SELECT :a1 AS x, :a AS y', [{ a: 1 }]],
+    ['SELECT :a1 AS x, :a AS y', [{ a: 1, a1: 2 }]],
+    ['SELECT ?, :k, ? AS z', [1, { k: 2 }, 3]],
+    ['SELECT ?, :k, ? AS z', [[1, 3], { k: 2 }]],
+    ['SELECT [:not] AS x FROM (SELECT 1 AS [:not])', []],
+  ];
+  for (const [sql, args] of cases) {
+    assert.deepStrictEqual(
+      outcome(() => b.prepare(sql).all(...args)),
+      outcome(() => a.prepare(sql).all(...args)),
+      `${sql} with ${JSON.stringify(args)}`,
+    );
+  }
+});
+
 test('the connection: pragmas, transactions, and what run() returns', { skip }, (t) => {
   const [a, b] = openBoth(t);
   const steps: ((connection: SqliteDatabase) => unknown)[] = [

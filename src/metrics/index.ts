@@ -77,6 +77,8 @@ export function createMetrics(client: PromClient, database: LiteFSDatabase, opti
   const lag = fromStatus('replication_lag_seconds', 'Time since this node last heard from the primary, from LiteFS’s .lag file.', (status) =>
     status.lagMs === undefined ? undefined : status.lagMs / 1000,
   );
+  const lineageChanges = fromStatus('lineage_changes', 'Lineage changes this node has seen since it opened (a failover to a node that was behind).', (status) => status.lineageChanges);
+  const resent = fromStatus('resent_writes', 'Acknowledged writes lost in a failover and sent again under their key, since this instance opened.', (status) => status.forwarding.resent);
 
   const mine = (event: { node: string; database: string }): boolean => event.node === database.hostname && event.database === database.databaseName;
   const onEnd = (message: unknown): void => {
@@ -106,7 +108,7 @@ export function createMetrics(client: PromClient, database: LiteFSDatabase, opti
     unsubscribe(endChannel, onEnd);
     unsubscribe(errorChannel, onError);
     unsubscribe(CHANNELS.roleChange, onRoleChange);
-    for (const metric of [forwarded, duration, roleChanges, role, inFlight, sessions, lag]) registry.removeSingleMetric((metric as unknown as { name: string }).name);
+    for (const metric of [forwarded, duration, roleChanges, role, inFlight, sessions, lag, lineageChanges, resent]) registry.removeSingleMetric((metric as unknown as { name: string }).name);
   };
   return { close, [Symbol.dispose]: close };
 }

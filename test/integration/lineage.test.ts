@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import diagnostics from 'node:diagnostics_channel';
 import { symlinkSync, writeFileSync } from 'node:fs';
 import { test } from 'node:test';
+import * as client from 'prom-client';
 import { CHANNELS, type LiteFSDatabase, type LiteFSForwardOptions, openDatabase } from '../../src/index.js';
 import { silentLogger } from '../../src/logger.js';
+import { createMetrics } from '../../src/metrics/index.js';
 import { ConsistencyGate } from '../../src/middleware/consistency-gate.js';
 import { formatTxid } from '../../src/util/txid.js';
 import { FakeLiteFS } from '../support/fake-litefs.js';
@@ -126,6 +128,10 @@ test("a tx event with another checksum at a TXID this node holds is a lineage ch
   while (seen.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
   assert.deepEqual(seen, [{ node: 'node-b', database: 'app.db', from: { txid: formatTxid(5n), checksum: A5 }, to: { txid: formatTxid(5n), checksum: B5 }, reason: 'checksum-differs' }]);
   assert.equal((await replica.status()).lineageChanges, 1);
+  const registry = new client.Registry();
+  const metrics = createMetrics(client, replica, { registry });
+  t.after(() => metrics.close());
+  assert.match(await registry.metrics(), /litefs_forward_lineage_changes 1\n/);
 });
 
 test('a bookmark names its commit: the token carries TXID and checksum, and one whose commit was lost gets BOOKMARK_LOST (409) at once', async (t) => {

@@ -27,6 +27,8 @@ test('Prometheus metrics count forwarded calls by outcome, for their own databas
   assert.match(text, /litefs_forward_role\{role="replica"\} 1\n/);
   assert.match(text, /litefs_forward_role\{role="primary"\} 0\n/);
   assert.match(text, /litefs_forward_forward_in_flight 0\n/);
+  assert.match(text, /litefs_forward_lineage_changes 0\n/);
+  assert.match(text, /litefs_forward_resent_writes 0\n/);
 
   metrics.close();
   assert.equal(await registry.metrics(), '\n');

@@ -122,6 +122,8 @@ test("a tx event with another checksum at a TXID this node holds is a lineage ch
   position(replicaLiteFS, 5, A5);
   assert.equal((await replica.status()).checksum, A5);
   // LiteFS moves the file and then sends the event; the event is what this node hears first.
+  const connected = Date.now() + 5_000;
+  while (replicaLiteFS.subscriberCount === 0 && Date.now() < connected) await new Promise((resolve) => setTimeout(resolve, 10));
   position(replicaLiteFS, 5, B5);
   replicaLiteFS.broadcast(JSON.stringify({ type: 'tx', db: 'app.db', data: { txID: formatTxid(5n), postApplyChecksum: B5, pageSize: 4096, commit: 2, timestamp: new Date().toISOString() } }));
   const deadline = Date.now() + 5_000;

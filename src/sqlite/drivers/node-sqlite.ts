@@ -47,6 +47,9 @@ const INT64_MAX = 2n ** 63n - 1n;
 
 /** Loads node:sqlite, or says why this Node cannot run it. */
 export async function loadNodeSqlite(): Promise<SqliteDriver> {
+  // Node 22 has a node:sqlite too, still experimental, and it binds an empty BLOB differently: the contract holds
+  // from Node 24, where it is tested.
+  if (Number(process.versions.node.split('.')[0]) < 24) throw unsupported('its node:sqlite is experimental and differs from better-sqlite3, an empty BLOB for one');
   let native: NodeSqliteModule;
   try {
     // Through a variable: the build's @types/node predates node:sqlite, and the shape used is declared above.

@@ -692,6 +692,7 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
     const context: ForwardContext = { kind: call.kind, node: this.#config.hostname, database: this.#config.databaseName, sql: call.sql };
     const sentAt = Date.now();
     const deadline = sentAt + (options.timeout ?? this.#config.rpcTimeout);
+    let resends = 0;
     // Becoming primary mid-call is an outcome, not a failure: the trace ends there, and the call runs locally.
     const outcome = await this.#traced(context, async () => {
       try {
@@ -713,6 +714,8 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
           // it, so the same key applies the write there exactly once.
           this.#counters.resent++;
           this.#config.logger.warn({ txid: response.txid, idempotencyKey: key }, 'litefs-forward: an acknowledged write was lost in a failover; sending it again under its key');
+          // Until LiteFS moves this node onto the primary's lineage, the same answer comes back: do not hammer it.
+          await sleep(Math.min(RESEND_BACKOFF_MAX_MS, RESEND_BACKOFF_MS * 2 ** Math.min(resends++, 10), Math.max(0, deadline - Date.now())), options.signal);
           if (Date.now() >= deadline) throw new LineageChangedError(response.txid!, { node: this.#config.hostname, primary: endpoint.hostname, ...(key ? { idempotencyKey: key } : {}) });
         }
       } catch (error) {
@@ -871,6 +874,10 @@ export class LiteFSDatabase implements Queryable, AsyncDisposable {
 
 /** What a forwarded call's trace returns when this node became primary mid-call. */
 const BECAME_PRIMARY = Symbol('became primary');
+
+/** The pause before sending a lost write again, doubling per resend up to the cap (the call's deadline bounds it). */
+const RESEND_BACKOFF_MS = 25;
+const RESEND_BACKOFF_MAX_MS = 1_000;
 
 /** How long transaction() tries to roll back after the primary stopped answering (see transaction()). */
 const ROLLBACK_AFTER_TRANSPORT_FAILURE_MS = 1_000;

@@ -125,8 +125,10 @@ export class LineageChangedError extends LiteFSForwardError {
     super(
       'LINEAGE_CHANGED',
       `The primary acknowledged the write at TXID ${txid}, but this node now holds a different transaction at that TXID: ` +
-        'the cluster failed over to a node that did not have the write, and LiteFS discarded it. The write is not in the database. ' +
-        'A write with an idempotency key is sent again to the new primary by litefs-forward; without one, run it again if it still applies.',
+        'the cluster failed over to a node that did not have the write, and LiteFS discarded it. ' +
+        (context?.idempotencyKey === undefined
+          ? 'The write is not in the database: run it again if it still applies.'
+          : `It was sent again under its key until the call's deadline, without a confirmation on this node. Retry it with the same idempotencyKey (${context.idempotencyKey}, in \`error.idempotencyKey\`) to apply it exactly once.`),
       context,
     );
     this.txid = txid;

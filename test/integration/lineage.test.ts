@@ -72,6 +72,25 @@ test('a write acknowledged at a TXID where this node holds another transaction i
   assert.equal(await count(primary, 'resent'), 1);
 });
 
+test('while this node stays on another lineage than the primary, a lost keyed write goes again with a growing pause, and fails with LINEAGE_CHANGED at the deadline', async (t) => {
+  const { primary, replica, primaryLiteFS, replicaLiteFS, close } = await pair({ rpcTimeout: 1_500 });
+  t.after(close);
+  position(primaryLiteFS, 5, A5);
+  position(replicaLiteFS, 5, B5);
+  const startedAt = Date.now();
+  await assert.rejects(replica.run('INSERT INTO items (name) VALUES (?)', ['stuck'], { idempotencyKey: 'stuck-0001' }), (error: Error & { code?: string; idempotencyKey?: string }) => {
+    assert.equal(error.code, 'LINEAGE_CHANGED');
+    assert.equal(error.idempotencyKey, 'stuck-0001');
+    assert.match(error.message, /Retry it with the same idempotencyKey \(stuck-0001/);
+    return true;
+  });
+  assert.ok(Date.now() - startedAt >= 1_000, 'it kept trying until the deadline');
+  // 25, 50, 100, 200, 400, 800 ms of pauses fit in 1.5 s: a handful of sends, not a flood.
+  const { resent } = (await replica.status()).forwarding;
+  assert.ok(resent >= 3 && resent <= 8, `resent ${resent} times`);
+  assert.equal(await count(primary, 'stuck'), 1, 'the key kept it to one application');
+});
+
 test('a write that cannot go again by itself (no key) fails with LINEAGE_CHANGED instead of a success this node does not hold', async (t) => {
   const { primary, replica, primaryLiteFS, replicaLiteFS, close } = await pair({ exactlyOnce: false });
   t.after(close);
